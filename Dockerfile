@@ -1,0 +1,75 @@
+# Reproduction image for the paper artifact: `docker run IMAGE [reproduce.sh arguments]`.
+# Build (no registry needed, see docs/container.md):
+#   docker build --network=host --build-arg GIT_COMMIT="$(git rev-parse HEAD)" -t mg-gap-artifact .
+# Debian bookworm ships Python 3.11, the version pyproject.toml requires.
+ARG BASE_IMAGE=debian:bookworm-slim
+FROM ${BASE_IMAGE}
+
+ARG VERSION=0.1.0
+ARG GIT_COMMIT=unknown
+# Space-separated optional-dependency extras of pyproject.toml to install too (e.g. "test").
+ARG PIP_EXTRAS=""
+
+LABEL org.opencontainers.image.title="mg-gap-artifact" \
+      org.opencontainers.image.description="Reproduction of Steshin et al., PCCP 2025: GAP for global optimisation of Mg clusters" \
+      org.opencontainers.image.licenses="BSD-3-Clause" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${GIT_COMMIT}"
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
+# Python runtime only: the wheels of quippy-ase, pyscf, numpy and scipy bundle their own gfortran,
+# OpenBLAS and libgomp; libz and libgcc_s, which they link against too, are in the base image.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:${PATH} \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
+WORKDIR /opt/paper-artifact
+
+# Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
+COPY pyproject.toml ./
+COPY docker/requirements_from_pyproject.py /tmp/
+# PIP_EXTRAS is split into words on purpose (one extra per word).
+# hadolint ignore=SC2086
+RUN python3 -m venv "${VIRTUAL_ENV}" \
+ && python /tmp/requirements_from_pyproject.py pyproject.toml ${PIP_EXTRAS} > /tmp/requirements.txt \
+ && pip install setuptools==84.2.1 wheel==0.48.0 \
+ && pip install -r /tmp/requirements.txt \
+ && rm /tmp/requirements.txt /tmp/requirements_from_pyproject.py
+
+COPY README.md LICENSE reproduce.sh ./
+COPY paper_artifact/ paper_artifact/
+COPY configs/ configs/
+COPY expected_results/ expected_results/
+COPY data/reference/ data/reference/
+# The dependencies are already installed (and pinned) above; build with the pinned setuptools.
+RUN pip install --no-deps --no-build-isolation . \
+ && rm -rf build ./*.egg-info \
+ && gap_fit --help > /dev/null \
+ && python -c "import quippy, pyscf, dscribe, ase, paper_artifact; from quippy.potential import Potential"
+
+# Non-root user; the code stays owned by root (read-only), results go to the /out volume.
+RUN useradd --create-home --uid 1000 --user-group artifact \
+ && mkdir -p /out \
+ && chown artifact:artifact /out
+VOLUME ["/out"]
+
+# Inside the image reproduce.sh uses this environment instead of creating a venv.
+# One OpenMP/BLAS thread by default (override with `docker run -e OMP_NUM_THREADS=N`).
+ENV PAPER_ARTIFACT_IN_CONTAINER=1 \
+    MPLBACKEND=Agg \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    OMP_NUM_THREADS=1 \
+    OPENBLAS_NUM_THREADS=1
+
+USER artifact
+ENTRYPOINT ["./reproduce.sh"]
+CMD ["--profile", "smoke", "--out", "/out"]

@@ -1,0 +1,159 @@
+"""Persistent energy/force cache so that no structure is computed twice across runs or stages.
+
+The store is one sqlite3 file. Every `put` is its own transaction, so a process killed at any
+moment (kill -9 included) leaves either the whole row or nothing; several processes may share the
+file (sqlite serialises writers; we wait up to `timeout` seconds for the lock).
+
+Key = sha256 of (atomic numbers, positions rounded to 1e-6 Angstrom, method settings string).
+Positions are rounded to integer micro-Angstrom before hashing, so -0.0 and 0.0 hash equally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+
+POSITION_DECIMALS = 6
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    numbers BLOB NOT NULL,
+    positions BLOB NOT NULL,
+    energy REAL NOT NULL,
+    forces BLOB
+)
+"""
+
+
+def structure_key(atoms: Atoms, settings: str) -> str:
+    """sha256 hex digest of atomic numbers, positions rounded to 1e-6 Angstrom and settings."""
+    numbers = np.ascontiguousarray(atoms.numbers, dtype=np.int64)
+    micro = np.rint(atoms.positions * 10**POSITION_DECIMALS).astype(np.int64)
+    digest = hashlib.sha256()
+    digest.update(numbers.tobytes())
+    digest.update(np.ascontiguousarray(micro).tobytes())
+    digest.update(settings.encode("utf-8"))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedResult:
+    energy: float  # eV
+    forces: np.ndarray | None  # eV/Angstrom, shape (n_atoms, 3)
+
+
+class EnergyCache:
+    """sqlite3-backed map (atoms, settings) -> energy [eV] and optional forces [eV/A]."""
+
+    def __init__(self, path: str | Path, timeout: float = 120.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._timeout = timeout
+        with self._connect() as connection:
+            connection.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=self._timeout)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection
+
+    def get(self, atoms: Atoms, settings: str) -> CachedResult | None:
+        key = structure_key(atoms, settings)
+        connection = self._connect()
+        try:
+            row = connection.execute(
+                "SELECT energy, forces FROM results WHERE key = ?", (key,)
+            ).fetchone()
+        finally:
+            connection.close()
+        if row is None:
+            return None
+        energy, forces_blob = row
+        forces = None
+        if forces_blob is not None:
+            forces = np.frombuffer(forces_blob, dtype=np.float64).reshape(len(atoms), 3).copy()
+        return CachedResult(energy=float(energy), forces=forces)
+
+    def put(
+        self, atoms: Atoms, settings: str, energy: float, forces: np.ndarray | None = None
+    ) -> None:
+        """Store (or overwrite) one result; committed atomically before returning."""
+        key = structure_key(atoms, settings)
+        forces_blob = None
+        if forces is not None:
+            forces = np.ascontiguousarray(forces, dtype=np.float64)
+            if forces.shape != (len(atoms), 3):
+                raise ValueError(
+                    f"EnergyCache.put: forces shape {forces.shape} != ({len(atoms)}, 3) "
+                    f"for {atoms.get_chemical_formula()}"
+                )
+            forces_blob = forces.tobytes()
+        row = (
+            key,
+            settings,
+            np.ascontiguousarray(atoms.numbers, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(atoms.positions, dtype=np.float64).tobytes(),
+            float(energy),
+            forces_blob,
+        )
+        connection = self._connect()
+        try:
+            with connection:  # one transaction: commit on success, rollback on error
+                connection.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)", row)
+        finally:
+            connection.close()
+
+    def __len__(self) -> int:
+        connection = self._connect()
+        try:
+            return int(connection.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        finally:
+            connection.close()
+
+
+class CachedCalculator(Calculator):
+    """Wraps any ASE calculator with an EnergyCache.
+
+    `settings` must identify the wrapped method completely (e.g. a GAP model's file hash, or
+    DFTSettings.cache_key()), since it is part of the key. Energy-only requests are stored without
+    forces; a later forces request on the same structure recomputes and overwrites the row.
+    """
+
+    implemented_properties = ("energy", "forces")
+
+    def __init__(self, calc: Calculator, cache: EnergyCache, settings: str, **kwargs):
+        super().__init__(**kwargs)
+        self.calc = calc
+        self.cache = cache
+        self.settings = settings
+        self.hits = 0
+        self.misses = 0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        want_forces = "forces" in properties
+        cached = self.cache.get(self.atoms, self.settings)
+        if cached is not None and (cached.forces is not None or not want_forces):
+            self.hits += 1
+            self.results = {"energy": cached.energy}
+            if cached.forces is not None:
+                self.results["forces"] = cached.forces
+            return
+        self.misses += 1
+        work = self.atoms.copy()
+        work.calc = self.calc
+        energy = work.get_potential_energy()
+        forces = work.get_forces() if want_forces else None
+        self.cache.put(self.atoms, self.settings, energy, forces)
+        self.results = {"energy": energy}
+        if forces is not None:
+            self.results["forces"] = forces

@@ -1,0 +1,246 @@
+"""PySCF DFT calculator reproducing the paper's Gaussian BP86/6-31G(d) reference level.
+
+Gaussian's "BP86" is Becke-88 exchange + Perdew-86 correlation on top of the local (PZ81)
+correlation; in libxc that is 'B88,P86_FT' (PySCF's plain 'BP86' alias differs by ~113 micro-Ha for
+the Mg atom). Gaussian's 6-31G(d) uses six Cartesian d functions (spherical d: ~1.2 mHa off).
+With these settings PySCF gives E(Mg1) = -200.069699 Ha (grid level 3) vs -200.0696953 Ha in
+Gaussian (paper; see docs/dft_validation.md for the measurements).
+
+SCF convergence ladder (each rung only if the previous one did not converge; never an unconverged
+energy is returned):
+  1. plain DIIS from the initial guess (the previous converged density when the geometry is close,
+     otherwise PySCF's 'minao' guess);
+  2. DIIS with a level shift and damping;
+  3. Fermi-Dirac smearing (sigma = smearing_sigma Hartree) to get a reasonable density, then an
+     unsmeared DIIS run started from that density (the smeared free energy is never returned);
+  4. second-order SCF (PySCF `.newton()`) from the best density so far.
+If all fail, SCFConvergenceError names the structure and what was tried.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+from ase.units import Bohr, Hartree
+from pyscf import dft, gto, lib
+from pyscf.scf import addons
+
+from paper_artifact.calculators.cache import EnergyCache
+
+
+class SCFConvergenceError(RuntimeError):
+    """All rungs of the SCF convergence ladder failed for one structure."""
+
+
+@dataclass(frozen=True)
+class DFTSettings:
+    xc: str = "B88,P86_FT"  # Gaussian BP86
+    basis: str = "6-31g*"
+    cartesian: bool = True  # Gaussian 6-31G(d) has 6 Cartesian d functions
+    conv_tol: float = 1e-5  # Hartree; the paper's single-point threshold (Gaussian's is tighter)
+    conv_tol_grad: float | None = None  # orbital-gradient threshold; None = sqrt(conv_tol)
+    grid_level: int = 3  # PySCF grids.level (0-9)
+    atom_grid: tuple[int, int] | None = None  # (radial, angular) overrides grid_level
+    spin: int = 0  # 2S; 0 -> restricted KS, otherwise unrestricted
+    charge: int = 0
+    density_fit: bool = False
+    auxbasis: str = "def2-universal-jfit"
+    smearing_sigma: float = 0.005  # Hartree, Fermi smearing rung of the ladder
+    level_shift: float = 0.2  # Hartree, rung 2
+    damping: float = 0.5  # rung 2
+    max_cycle: int = 100  # per rung
+    threads: int = 1
+    use_gpu: bool = False
+    reuse_density_max_shift: float = 0.5  # Angstrom; reuse previous density if all atoms moved less
+
+    def cache_key(self) -> str:
+        """Settings that change the result (not threads/GPU/ladder knobs), as a stable string."""
+        result_defining = (
+            "xc", "basis", "cartesian", "conv_tol", "conv_tol_grad", "grid_level", "atom_grid",
+            "spin", "charge", "density_fit", "auxbasis",
+        )
+        values = asdict(self)
+        fields = [f"{name}={values[name]!r}" for name in result_defining]
+        if not self.density_fit:
+            fields.remove(f"auxbasis={self.auxbasis!r}")
+        return "pyscf-dft;" + ";".join(fields)
+
+
+def _check_gpu() -> None:
+    try:
+        import cupy
+        import gpu4pyscf  # noqa: F401
+    except ImportError as error:
+        raise RuntimeError(
+            f"DFTSettings.use_gpu=True but gpu4pyscf/cupy is not importable ({error}); "
+            "install gpu4pyscf or set use_gpu: false"
+        ) from error
+    if cupy.cuda.runtime.getDeviceCount() < 1:
+        raise RuntimeError("DFTSettings.use_gpu=True but no CUDA device is visible")
+
+
+def build_molecule(atoms: Atoms, settings: DFTSettings) -> gto.Mole:
+    return gto.M(
+        atom=[(symbol, tuple(position)) for symbol, position in
+              zip(atoms.get_chemical_symbols(), atoms.positions, strict=True)],
+        unit="Angstrom",
+        basis=settings.basis,
+        cart=settings.cartesian,
+        spin=settings.spin,
+        charge=settings.charge,
+        verbose=0,
+    )
+
+
+def _make_scf(mol: gto.Mole, settings: DFTSettings):
+    mf = dft.RKS(mol) if settings.spin == 0 else dft.UKS(mol)
+    mf.xc = settings.xc
+    if settings.atom_grid is not None:
+        mf.grids.atom_grid = tuple(settings.atom_grid)
+    else:
+        mf.grids.level = settings.grid_level
+    mf.conv_tol = settings.conv_tol
+    if settings.conv_tol_grad is not None:
+        mf.conv_tol_grad = settings.conv_tol_grad
+    mf.max_cycle = settings.max_cycle
+    if settings.density_fit:
+        mf = mf.density_fit(auxbasis=settings.auxbasis)
+    if settings.use_gpu:
+        _check_gpu()
+        mf = mf.to_gpu()
+    return mf
+
+
+def _to_numpy(array) -> np.ndarray:
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "structure"):
+    """Converge the SCF with the ladder in the module docstring; return (mf, rungs_tried)."""
+    tried: list[str] = []
+
+    def attempt(name, mf, guess):
+        mf.kernel(dm0=guess)
+        tried.append(f"{name}: {'converged' if mf.converged else 'not converged'}"
+                     f" after E={float(mf.e_tot):.8f} Ha")
+        return mf
+
+    mf = attempt("DIIS", _make_scf(mol, settings), dm0)
+    if mf.converged:
+        return mf, tried
+    best_dm = mf.make_rdm1()
+
+    shifted = _make_scf(mol, settings)
+    shifted.level_shift = settings.level_shift
+    shifted.damp = settings.damping
+    shifted.diis_start_cycle = 3
+    shifted = attempt("level shift + damping", shifted, best_dm)
+    if shifted.converged:
+        # Level shift does not change the converged density; recompute cleanly for gradients.
+        final = attempt("DIIS from level-shifted density", _make_scf(mol, settings),
+                        shifted.make_rdm1())
+        if final.converged:
+            return final, tried
+    best_dm = shifted.make_rdm1()
+
+    smeared = addons.smearing(_make_scf(mol, settings), sigma=settings.smearing_sigma,
+                              method="fermi")
+    smeared = attempt(f"Fermi smearing sigma={settings.smearing_sigma} Ha", smeared, best_dm)
+    if smeared.converged:
+        best_dm = smeared.make_rdm1()
+        final = attempt("DIIS from smeared density", _make_scf(mol, settings), best_dm)
+        if final.converged:
+            return final, tried
+        best_dm = final.make_rdm1()
+
+    newton = attempt("second-order (newton)", _make_scf(mol, settings).newton(), best_dm)
+    if newton.converged:
+        return newton, tried
+    raise SCFConvergenceError(
+        f"SCF did not converge for {label} ({mol.natm} atoms, conv_tol={settings.conv_tol}): "
+        + "; ".join(tried)
+    )
+
+
+class PySCFDFT(Calculator):
+    """ASE calculator: PySCF Kohn-Sham energy [eV] and analytic forces [eV/A].
+
+    label: name used in error messages; atoms.info['label'] takes precedence when present.
+    cache: optional EnergyCache; hits skip the SCF, new results are stored.
+    """
+
+    implemented_properties = ("energy", "forces")
+    _atom_energy_cache: dict[tuple[str, str], float] = {}
+
+    def __init__(self, settings: DFTSettings | None = None, cache: EnergyCache | None = None,
+                 label: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = settings or DFTSettings()
+        if self.settings.use_gpu:
+            _check_gpu()
+        self.cache = cache
+        self.structure_label = label
+        self._last_positions: np.ndarray | None = None
+        self._last_numbers: np.ndarray | None = None
+        self._last_dm = None
+        self.last_scf_log: list[str] = []
+        self.last_wall_time = 0.0
+
+    def _initial_density(self, atoms: Atoms):
+        if (
+            self._last_dm is None
+            or not np.array_equal(self._last_numbers, atoms.numbers)
+            or np.abs(atoms.positions - self._last_positions).max()
+            > self.settings.reuse_density_max_shift
+        ):
+            return None
+        return self._last_dm
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        settings = self.settings
+        want_forces = "forces" in properties
+        key = settings.cache_key()
+        if self.cache is not None:
+            cached = self.cache.get(self.atoms, key)
+            if cached is not None and (cached.forces is not None or not want_forces):
+                self.results = {"energy": cached.energy}
+                if cached.forces is not None:
+                    self.results["forces"] = cached.forces
+                return
+        label = self.atoms.info.get("label", self.structure_label or
+                                    self.atoms.get_chemical_formula())
+        start = time.perf_counter()
+        with lib.with_omp_threads(settings.threads):
+            mol = build_molecule(self.atoms, settings)
+            mf, self.last_scf_log = run_scf(mol, settings, self._initial_density(self.atoms),
+                                            label=label)
+            energy = float(mf.e_tot) * Hartree
+            forces = None
+            if want_forces:
+                gradient = _to_numpy(mf.nuc_grad_method().kernel())
+                forces = -gradient * Hartree / Bohr
+        self.last_wall_time = time.perf_counter() - start
+        self._last_dm = mf.make_rdm1()
+        self._last_positions = self.atoms.positions.copy()
+        self._last_numbers = self.atoms.numbers.copy()
+        self.results = {"energy": energy}
+        if forces is not None:
+            self.results["forces"] = forces
+        if self.cache is not None:
+            self.cache.put(self.atoms, key, energy, forces)
+
+    def isolated_atom_energy(self, symbol: str = "Mg", spin: int = 0) -> float:
+        """E(atom) in eV with the same settings (closed-shell singlet for Mg), cached per settings."""
+        atom_settings = replace(self.settings, spin=spin, charge=0)
+        key = (symbol, atom_settings.cache_key())
+        if key not in self._atom_energy_cache:
+            with lib.with_omp_threads(atom_settings.threads):
+                mol = build_molecule(Atoms(symbol), atom_settings)
+                mf, _ = run_scf(mol, atom_settings, label=f"isolated {symbol} atom")
+            self._atom_energy_cache[key] = float(mf.e_tot) * Hartree
+        return self._atom_energy_cache[key]

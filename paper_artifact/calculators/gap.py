@@ -1,0 +1,297 @@
+"""Fitting and loading GAP models with QUIP's `gap_fit` (quippy-ase 0.10.3).
+
+The paper's model (section "Gaussian Approximation Potential") is a sum of a SOAP many-body term
+with a dot-product kernel and, optionally, a two-body (distance_2b) term with a squared-exponential
+kernel. `gap_fit` treats every configuration as periodic, so each cluster is written centred in a
+cubic box whose side exceeds the cluster extent plus the largest descriptor cutoff: no atom then
+sees a periodic image, and the fitted energy equals that of the free cluster.
+
+Input convention for labelled clusters: the reference energy (eV) is `atoms.info[energy_key]`,
+forces (eV/A) are `atoms.arrays[force_key]`; when those keys are absent, the results stored in a
+calculator (e.g. the SinglePointCalculator that ASE attaches when reading extxyz) are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.io import write
+
+from paper_artifact.units import E_MG1_PAPER_EV
+
+MODEL_FILE_NAME = "gap.xml"
+TRAIN_FILE_NAME = "train.xyz"
+LOG_FILE_NAME = "gap_fit.log"
+CALCULATOR_NAME = "quippy-gap"
+
+
+@dataclass(frozen=True)
+class SoapParams:
+    """SOAP descriptor and its sparse GP (defaults: Banik et al.'s Mg GAP, see docs/gap_fit.md)."""
+
+    cutoff: float = 4.25
+    n_max: int = 8
+    l_max: int = 8
+    atom_sigma: float = 0.5
+    zeta: float = 4.0
+    delta: float = 0.2
+    n_sparse: int = 200
+    sparse_method: str = "cur_points"
+    cutoff_transition_width: float = 1.0
+    covariance_type: str = "dot_product"
+
+
+@dataclass(frozen=True)
+class TwoBodyParams:
+    """distance_2b descriptor with an ARD squared-exponential kernel (paper Eq. for k^SE)."""
+
+    cutoff: float = 7.0
+    delta: float = 0.5
+    covariance_type: str = "ard_se"
+    theta_uniform: float = 1.0
+    n_sparse: int = 20
+    sparse_method: str = "uniform"
+
+
+@dataclass(frozen=True)
+class GapFitSettings:
+    """Settings shared by every fit of a grid search.
+
+    e0 is the reference method's isolated-atom energy (eV); gap_fit subtracts n * e0 before fitting.
+    The default is the paper's BP86/6-31G(d) Mg atom; set 0.0 for potentials whose atom energy is 0.
+    """
+
+    default_sigma_energy: float = 0.0025
+    default_sigma_force: float = 0.025
+    use_forces: bool = True
+    sparse_jitter: float = 1.0e-8
+    e0: float = E_MG1_PAPER_EV
+    rnd_seed: int = 1
+    box_length: float = 30.0
+    energy_key: str = "ref_energy"
+    force_key: str = "ref_forces"
+    openmp_threads: int = 1
+    gap_fit_executable: str = "gap_fit"
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    xml_path: Path
+    content_hash: str  # sha256 over the XML and its sparseX files
+    fit_seconds: float
+    peak_memory_mb: float  # max resident set size of the gap_fit process
+    log_path: Path
+
+
+class GapFitError(RuntimeError):
+    """gap_fit exited with an error; the message quotes its error lines."""
+
+
+def _fmt(value: float | int) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _descriptor_string(name: str, params: SoapParams | TwoBodyParams) -> str:
+    fields = " ".join(f"{key}={_fmt(value)}" for key, value in vars(params).items())
+    return f"{name} {fields}"
+
+
+def build_gap_fit_command(
+    train_file: Path | str,
+    model_file: Path | str,
+    soap: SoapParams,
+    two_body: TwoBodyParams | None,
+    settings: GapFitSettings,
+) -> list[str]:
+    """argv for gap_fit: a SOAP (+ optional distance_2b) GAP fitted to `train_file`."""
+    descriptors = [_descriptor_string("soap", soap)]
+    if two_body is not None:
+        descriptors.append(_descriptor_string("distance_2b", two_body))
+    sigma = f"{_fmt(settings.default_sigma_energy)} {_fmt(settings.default_sigma_force)} 0.0 0.0"
+    return [
+        settings.gap_fit_executable,
+        f"at_file={train_file}",
+        "gap={" + " : ".join(descriptors) + "}",
+        "default_sigma={" + sigma + "}",
+        f"e0={_fmt(settings.e0)}",
+        f"sparse_jitter={_fmt(settings.sparse_jitter)}",
+        f"energy_parameter_name={settings.energy_key}",
+        f"force_parameter_name={settings.force_key}",
+        f"rnd_seed={settings.rnd_seed}",
+        "do_copy_at_file=F",
+        "sparse_separate_file=T",
+        f"gp_file={model_file}",
+    ]
+
+
+def reference_energy(atoms: Atoms, energy_key: str, index: int = 0) -> float:
+    """Reference energy in eV: `atoms.info[energy_key]`, else a stored calculator result."""
+    if energy_key in atoms.info:
+        return float(atoms.info[energy_key])
+    if atoms.calc is not None and "energy" in atoms.calc.results:
+        return float(atoms.calc.results["energy"])
+    raise ValueError(
+        f"structure {index} ({atoms.get_chemical_formula()}) has no reference energy: "
+        f"neither info['{energy_key}'] nor a stored calculator energy"
+    )
+
+
+def reference_energies(atoms_list: Sequence[Atoms], energy_key: str) -> np.ndarray:
+    return np.array([reference_energy(a, energy_key, i) for i, a in enumerate(atoms_list)])
+
+
+def _reference_forces(atoms: Atoms, force_key: str) -> np.ndarray | None:
+    if force_key in atoms.arrays:
+        return np.asarray(atoms.arrays[force_key], dtype=float)
+    if atoms.calc is not None and "forces" in atoms.calc.results:
+        return np.asarray(atoms.calc.results["forces"], dtype=float)
+    return None
+
+
+def boxed_cluster(atoms: Atoms, box_length: float, cutoff: float, index: int = 0) -> Atoms:
+    """Copy of `atoms` (positions only) centred in a periodic cubic box without image contacts."""
+    extent = float(np.ptp(atoms.positions, axis=0).max())
+    if extent + cutoff >= box_length:
+        raise ValueError(
+            f"structure {index} ({atoms.get_chemical_formula()}): extent {extent:.2f} A + cutoff "
+            f"{cutoff:.2f} A does not fit the {box_length:.2f} A box; increase box_length"
+        )
+    boxed = Atoms(atoms.numbers, positions=atoms.positions, cell=[box_length] * 3, pbc=True)
+    boxed.center()
+    return boxed
+
+
+def write_training_file(
+    atoms_list: Sequence[Atoms],
+    path: Path | str,
+    box_length: float,
+    energy_key: str,
+    force_key: str | None,
+    cutoff: float,
+) -> Path:
+    """Extxyz for gap_fit: boxed clusters with energies (and forces if given) under explicit keys.
+
+    force_key=None leaves forces out, so gap_fit fits energies only.
+    """
+    frames = []
+    for i, atoms in enumerate(atoms_list):
+        boxed = boxed_cluster(atoms, box_length, cutoff, i)
+        boxed.info[energy_key] = reference_energy(atoms, energy_key, i)
+        forces = None if force_key is None else _reference_forces(atoms, force_key)
+        if forces is not None:
+            boxed.arrays[force_key] = forces
+        frames.append(boxed)
+    path = Path(path)
+    write(path, frames, format="extxyz")
+    return path
+
+
+def _model_files(xml_path: Path) -> list[Path]:
+    return [xml_path, *sorted(xml_path.parent.glob(xml_path.name + ".sparseX.*"))]
+
+
+def model_hash(xml_path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in _model_files(xml_path):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _resolve_executable(name: str) -> str:
+    # Prefer PATH; fall back to the venv's bin directory, which is not on PATH when Python is
+    # started by absolute path.
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        raise FileNotFoundError(f"gap_fit executable '{name}' not found on PATH or next to Python")
+    return found
+
+
+def _error_excerpt(log_path: Path, tail: int = 15) -> str:
+    lines = log_path.read_text(errors="replace").splitlines()
+    flagged = [ln.strip() for ln in lines if "ERROR" in ln or "SYSTEM ABORT" in ln]
+    last = [ln.rstrip() for ln in lines[-tail:]]
+    return "\n".join(["error lines:", *flagged, f"last {tail} lines:", *last])
+
+
+def run_gap_fit(
+    train_atoms: Sequence[Atoms],
+    workdir: Path | str,
+    soap: SoapParams,
+    two_body: TwoBodyParams | None,
+    settings: GapFitSettings,
+) -> FittedModel:
+    """Write the training file into `workdir`, run gap_fit there and return the fitted model."""
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    cutoff = max(soap.cutoff, two_body.cutoff if two_body is not None else 0.0)
+    train_file = write_training_file(
+        train_atoms,
+        workdir / TRAIN_FILE_NAME,
+        settings.box_length,
+        settings.energy_key,
+        settings.force_key if settings.use_forces else None,
+        cutoff,
+    )
+    xml_path = workdir / MODEL_FILE_NAME
+    for stale in _model_files(xml_path):
+        stale.unlink(missing_ok=True)
+    argv = build_gap_fit_command(train_file.name, xml_path.name, soap, two_body, settings)
+    argv[0] = _resolve_executable(argv[0])
+    env = {**os.environ, "OMP_NUM_THREADS": str(settings.openmp_threads)}
+    log_path = workdir / LOG_FILE_NAME
+    start = time.perf_counter()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=env)
+        # wait4 gives the resource usage of this child alone (RUSAGE_CHILDREN would accumulate
+        # the maximum over every child of the process, e.g. earlier fits).
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    fit_seconds = time.perf_counter() - start
+    if process.returncode != 0 or not xml_path.exists():
+        raise GapFitError(
+            f"gap_fit failed in {workdir} (exit code {process.returncode}, log {log_path})\n"
+            + _error_excerpt(log_path)
+        )
+    return FittedModel(
+        xml_path=xml_path,
+        content_hash=model_hash(xml_path),
+        fit_seconds=fit_seconds,
+        peak_memory_mb=usage.ru_maxrss / 1024.0,  # Linux reports kilobytes
+        log_path=log_path,
+    )
+
+
+def load_gap(xml_path: Path | str):
+    """The fitted GAP as an ASE calculator (quippy Potential named 'quippy-gap')."""
+    from quippy.potential import Potential
+
+    xml_path = Path(xml_path)
+    if not xml_path.is_file():
+        raise FileNotFoundError(f"GAP model file {xml_path} does not exist")
+    potential = Potential(param_filename=str(xml_path))
+    potential.name = CALCULATOR_NAME  # ASE trajectory writers need a calculator name
+    return potential
+
+
+def predict_energies(calc, atoms_list: Sequence[Atoms]) -> np.ndarray:
+    """Energies (eV) of clusters evaluated as free, non-periodic clusters.
+
+    A free cluster gives the same energy as the boxed cluster used in training (tested).
+    """
+    energies = np.empty(len(atoms_list))
+    for i, atoms in enumerate(atoms_list):
+        free = Atoms(atoms.numbers, positions=atoms.positions, pbc=False)
+        free.calc = calc
+        energies[i] = free.get_potential_energy()
+    return energies

@@ -1,0 +1,274 @@
+"""Regression check of a run folder against expected_results/<profile>/.
+
+`expected_results/<profile>/tolerances.yaml` lists every promised file with the way it is compared
+and the tolerance, each with its reason. Kinds:
+  csv     rows matched by key columns; numeric columns within abs + rel*|expected|; others exact
+  extxyz  same number of frames; per frame same size, energy within `energy_ev`, and the aligned
+          RMSD (Kabsch, same atom order) within `rmsd_angstrom`
+  image   matplotlib.testing.compare RMS difference of the PNG within `rms`
+  json    numeric leaves within abs + rel*|expected|, other leaves exact
+A regression is reported by file, row/structure, expected, got and tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .config import Config
+from .paths import expected_dir
+
+TOLERANCES_FILE = "tolerances.yaml"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One promised output file and how it is compared."""
+
+    file: str
+    kind: str
+    reason: str
+    key: tuple[str, ...] = ()
+    abs: float = 0.0
+    rel: float = 0.0
+    columns: dict = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()
+    energy_ev: float = 0.0
+    rmsd_angstrom: float = 0.0
+    rms: float = 0.0
+
+    def tolerance_for(self, column: str) -> tuple[float, float]:
+        spec = self.columns.get(column, {})
+        return float(spec.get("abs", self.abs)), float(spec.get("rel", self.rel))
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    item: str
+    expected: str
+    got: str
+    tolerance: str
+    ok: bool
+
+
+@dataclass
+class CheckReport:
+    profile: str
+    run_dir: Path
+    findings: list[Finding]
+    files_checked: int
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if not f.ok]
+
+    @property
+    def passed(self) -> bool:
+        return self.files_checked > 0 and not self.failures
+
+    def render(self) -> str:
+        lines = [f"check of {self.run_dir} against expected_results/{self.profile}/: "
+                 f"{self.files_checked} files, {len(self.findings)} comparisons, "
+                 f"{len(self.failures)} regressions"]
+        if self.files_checked == 0:
+            lines.append("  no expected results recorded for this profile: nothing was checked (FAIL)")
+        for f in self.failures:
+            lines.append(f"  REGRESSION {f.file} [{f.item}]: expected {f.expected}, got {f.got} "
+                         f"(tolerance {f.tolerance})")
+        lines.append("PASS" if self.passed else "FAIL")
+        return "\n".join(lines)
+
+
+def load_specs(directory: Path) -> list[CheckSpec]:
+    path = directory / TOLERANCES_FILE
+    if not path.exists():
+        return []
+    raw = yaml.safe_load(path.read_text()) or {}
+    specs = []
+    for i, entry in enumerate(raw.get("files", [])):
+        try:
+            entry = dict(entry)
+            for name in ("key", "ignore"):
+                entry[name] = tuple(entry.get(name, ()))
+            specs.append(CheckSpec(**entry))
+        except TypeError as exc:
+            raise ValueError(f"{path}: entry {i} ({entry.get('file')}): {exc}") from exc
+    return specs
+
+
+def check_run(cfg: Config, run_dir: Path, expected: Path | None = None) -> CheckReport:
+    expected = expected or expected_dir(cfg.profile)
+    specs = load_specs(expected)
+    findings: list[Finding] = []
+    for spec in specs:
+        got_path, exp_path = run_dir / spec.file, expected / spec.file
+        if not got_path.exists():
+            findings.append(Finding(spec.file, "file", "present", "missing", "-", False))
+            continue
+        findings.extend(COMPARERS[spec.kind](spec, exp_path, got_path))
+    return CheckReport(cfg.profile, run_dir, findings, len(specs))
+
+
+def _fmt(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _close(expected, got, abs_tol: float, rel_tol: float) -> bool:
+    if isinstance(expected, float | int) and isinstance(got, float | int):
+        if math.isnan(expected) or math.isnan(got):
+            return math.isnan(expected) and math.isnan(got)
+        return abs(got - expected) <= abs_tol + rel_tol * abs(expected)
+    return expected == got
+
+
+def compare_csv(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Finding]:
+    exp, got = pd.read_csv(exp_path), pd.read_csv(got_path)
+    missing = [c for c in exp.columns if c not in got.columns and c not in spec.ignore]
+    for column in missing:
+        yield Finding(spec.file, f"column {column}", "present", "missing", "-", False)
+    if len(exp) != len(got):
+        yield Finding(spec.file, "rows", str(len(exp)), str(len(got)), "exact", False)
+        return
+    if spec.key:
+        exp, got = exp.sort_values(list(spec.key)), got.sort_values(list(spec.key))
+    for (_, erow), (_, grow) in zip(exp.iterrows(), got.iterrows()):
+        label = ", ".join(f"{k}={erow[k]}" for k in spec.key) or f"row {erow.name}"
+        for column in exp.columns:
+            if column in spec.ignore or column in missing:
+                continue
+            abs_tol, rel_tol = spec.tolerance_for(column)
+            e, g = _scalar(erow[column]), _scalar(grow[column])
+            ok = _close(e, g, abs_tol, rel_tol)
+            yield Finding(spec.file, f"{label}: {column}", _fmt(e), _fmt(g),
+                          f"abs {abs_tol:g} + rel {rel_tol:g}", ok)
+
+
+def _scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def aligned_rmsd(a: np.ndarray, b: np.ndarray) -> float:
+    """RMSD after optimal superposition (Kabsch), same atom order."""
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(u @ vt))
+    rot = u @ np.diag([1.0, 1.0, d]) @ vt
+    return float(np.sqrt(np.mean(np.sum((a @ rot - b) ** 2, axis=1))))
+
+
+def compare_extxyz(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Finding]:
+    from ase.io import read
+
+    exp, got = read(exp_path, ":"), read(got_path, ":")
+    if len(exp) != len(got):
+        yield Finding(spec.file, "frames", str(len(exp)), str(len(got)), "exact", False)
+        return
+    for i, (e, g) in enumerate(zip(exp, got)):
+        if len(e) != len(g):
+            yield Finding(spec.file, f"frame {i}: atoms", str(len(e)), str(len(g)), "exact", False)
+            continue
+        ee, ge = _frame_energy(e), _frame_energy(g)
+        yield Finding(spec.file, f"frame {i}: energy_ev", _fmt(ee), _fmt(ge),
+                      f"abs {spec.energy_ev:g} eV", _close(ee, ge, spec.energy_ev, 0.0))
+        rmsd = aligned_rmsd(e.positions, g.positions)
+        yield Finding(spec.file, f"frame {i}: aligned RMSD", "0", f"{rmsd:.4g}",
+                      f"{spec.rmsd_angstrom:g} A", rmsd <= spec.rmsd_angstrom)
+
+
+def _frame_energy(atoms) -> float:
+    for key in ("energy", "ref_energy", "energy_ev"):
+        if key in atoms.info:
+            return float(atoms.info[key])
+    if atoms.calc is not None:
+        return float(atoms.get_potential_energy())
+    return float("nan")
+
+
+def compare_image(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Finding]:
+    from matplotlib.testing.compare import calculate_rms
+    from PIL import Image
+
+    exp = np.asarray(Image.open(exp_path).convert("RGB")).astype(float)
+    got = np.asarray(Image.open(got_path).convert("RGB")).astype(float)
+    if exp.shape != got.shape:
+        yield Finding(spec.file, "image size", str(exp.shape), str(got.shape), "exact", False)
+        return
+    rms = float(calculate_rms(exp, got))
+    yield Finding(spec.file, "image RMS", "0", f"{rms:.3g}", f"{spec.rms:g}", rms <= spec.rms)
+
+
+def compare_json(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Finding]:
+    exp, got = json.loads(exp_path.read_text()), json.loads(got_path.read_text())
+    for key, e, g in _walk(exp, got, ""):
+        if key.split(".")[-1] in spec.ignore:
+            continue
+        abs_tol, rel_tol = spec.tolerance_for(key)
+        yield Finding(spec.file, key, _fmt(e), _fmt(g), f"abs {abs_tol:g} + rel {rel_tol:g}",
+                      _close(e, g, abs_tol, rel_tol))
+
+
+def _walk(exp, got, prefix: str):
+    if isinstance(exp, dict):
+        for key in exp:
+            yield from _walk(exp[key], got.get(key) if isinstance(got, dict) else None,
+                             f"{prefix}.{key}" if prefix else key)
+    elif isinstance(exp, list) and isinstance(got, list) and len(exp) == len(got):
+        for i, (e, g) in enumerate(zip(exp, got)):
+            yield from _walk(e, g, f"{prefix}[{i}]")
+    else:
+        yield prefix, exp, got
+
+
+COMPARERS = {"csv": compare_csv, "extxyz": compare_extxyz, "image": compare_image,
+             "json": compare_json}
+
+
+def update_expected(cfg: Config, run_dir: Path) -> str:
+    """Copy every promised file of the run into expected_results/<profile>/; report what moved."""
+    from .promises import promised_specs
+
+    target = expected_dir(cfg.profile)
+    specs = promised_specs(cfg)
+    lines = [f"updating expected_results/{cfg.profile}/ from {run_dir}"]
+    if target.exists():
+        previous = check_run(cfg, run_dir, target)
+        moved = previous.failures
+        lines.append(f"  {len(moved)} of {len(previous.findings)} compared values moved beyond tolerance")
+        lines.extend(f"  moved: {f.file} [{f.item}] {f.expected} -> {f.got}" for f in moved[:50])
+    missing = [s.file for s in specs if not (run_dir / s.file).exists()]
+    if missing:
+        raise FileNotFoundError(f"run folder {run_dir} lacks promised files: {', '.join(missing)}")
+    staging = target.with_name(f".{target.name}.new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    for spec in specs:
+        dest = staging / spec.file
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run_dir / spec.file, dest)
+    entries = [_spec_to_yaml(s) for s in specs]
+    (staging / TOLERANCES_FILE).write_text(yaml.safe_dump({"files": entries}, sort_keys=False))
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    lines.append(f"  wrote {len(specs)} files and {TOLERANCES_FILE}")
+    return "\n".join(lines)
+
+
+def _spec_to_yaml(spec: CheckSpec) -> dict:
+    out = {"file": spec.file, "kind": spec.kind, "reason": spec.reason}
+    defaults = CheckSpec(file="", kind="", reason="")
+    for name in ("key", "abs", "rel", "columns", "ignore", "energy_ev", "rmsd_angstrom", "rms"):
+        value = getattr(spec, name)
+        if value != getattr(defaults, name):
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out

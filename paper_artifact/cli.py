@@ -1,0 +1,132 @@
+"""Command line: `python -m paper_artifact <command>` (also installed as `paper-artifact`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import paths
+
+DESCRIPTION = """\
+Reproduce Steshin et al., PCCP 2025 (DOI 10.1039/D5CP02189H): a GAP (SOAP + 2b) for Mg clusters,
+fitted by a two-stage grid search with active learning, used for minima-hopping global
+optimisation, with the lowest isomers refined by the reference method (BP86/6-31G(d) DFT).
+
+Profiles (configs/<name>.yaml):
+  smoke     Gupta-labelled pipeline at small sizes, every stage, < 5 min (CI)
+  default   the main job, < 60 min on 2 cores: Gupta-labelled pipeline plus a real PySCF DFT step
+            (E(Mg1), Gaussian Mg13 minima, DFT refinement of the lowest isomers of one size)
+  dft-mini  real DFT labels on small clusters, Mg13 Gaussian minima as external test (hours)
+  paper     the paper's sizes and settings (a cluster; see README)
+
+Outputs go to results/<profile>/ (one folder per stage, manifest.json, check and claims reports).
+"""
+
+
+def _add_run_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="default", help="profile name in configs/ (default: default)")
+    parser.add_argument("--config", type=Path, help="a config YAML file instead of a profile name")
+    parser.add_argument("--out", type=Path, help="run folder (default: results/<profile>/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paper-artifact", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the pipeline stages of a profile (resumes finished ones)")
+    _add_run_dir(run)
+    run.add_argument("--stage", action="append", default=[], metavar="NAME",
+                     help="run only this stage (repeatable); see `stages`")
+    run.add_argument("--from", dest="start", metavar="NAME",
+                     help="rerun this stage and every later one")
+    run.add_argument("--force", action="store_true", help="rerun selected stages even if up to date")
+    run.add_argument("--dataset", action="append", default=[], type=Path, metavar="FILE",
+                     help="ingest this structure file (extxyz, ASE db, Gaussian log) as training data")
+
+    sub.add_parser("stages", help="list the pipeline stages with one-line descriptions")
+
+    plan = sub.add_parser("plan", help="validate a profile and print the stages it would run (dry run)")
+    _add_run_dir(plan)
+
+    check = sub.add_parser("check", help="compare a run folder with expected_results/<profile>/")
+    _add_run_dir(check)
+    check.add_argument("--update-expected", action="store_true",
+                       help="copy this run's results into expected_results/<profile>/ and print what moved")
+
+    claims = sub.add_parser("claims", help="write and print the paper-claims report for a run folder")
+    _add_run_dir(claims)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    from .config import load_config, load_profile
+
+    overrides = {}
+    if getattr(args, "dataset", None):
+        overrides = {"data": {"datasets": [str(p.resolve()) for p in args.dataset]}}
+    cfg = load_config(args.config, overrides) if args.config else load_profile(args.profile, overrides)
+    run_dir = args.out or paths.default_run_dir(cfg.profile)
+    return cfg, Path(run_dir).resolve()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one-line errors for users, tracebacks with --debug
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from .stages import STAGES
+
+    if args.command == "stages":
+        width = max(len(s.name) for s in STAGES)
+        for stage in STAGES:
+            print(f"{stage.name:<{width}}  {stage.description}")
+        return 0
+
+    from .runner import Runner
+
+    cfg, run_dir = _load(args)
+    runner = Runner(cfg, STAGES, run_dir)
+    if args.command == "run":
+        record = runner.run(only=args.stage, start=args.start, force=args.force)
+        print(f"run folder: {run_dir}")
+        print(f"executed: {', '.join(record.executed) or '-'}; skipped (up to date): "
+              f"{', '.join(record.skipped) or '-'}")
+        return 0
+    if args.command == "plan":
+        print(f"profile {cfg.profile} ({cfg.source}) is valid; config hash {cfg.hash()}")
+        for stage in runner.stages:
+            state = "up to date" if runner.is_current(stage) else "would run"
+            print(f"  {stage.name:<16} {state:<11} sections: {', '.join(stage.config_sections)}")
+        return 0
+    if args.command == "check":
+        from .check import check_run, update_expected
+
+        if args.update_expected:
+            print(update_expected(cfg, run_dir))
+            return 0
+        report = check_run(cfg, run_dir)
+        print(report.render())
+        return 0 if report.passed else 2
+    if args.command == "claims":
+        from .claims import write_claims_report
+
+        report = write_claims_report(cfg, run_dir)
+        print(report)
+        return 0
+    raise AssertionError(args.command)

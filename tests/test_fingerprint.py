@@ -1,0 +1,100 @@
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read
+from scipy.spatial.transform import Rotation
+
+from paper_artifact.mh.fingerprint import (
+    MG13_DIFFERENT_MINIMA_MIN_DISTANCE,
+    MG13_SAME_MINIMUM_MAX_DISTANCE,
+    MG_FP_IDENTITY_THRESHOLD,
+    FingerprintParams,
+    fingerprint,
+    fingerprint_distance,
+    overlap_matrix,
+)
+
+MG13_MINIMA = Path("/work/shared/data/mg_reference/mg13_bp86_631gd_minima.extxyz")
+
+
+def _numerical_overlaps(atoms, params):
+    """Overlaps of the s,p Gaussians by quadrature on a 3D grid (independent of the formulas)."""
+    from ase.data import covalent_radii
+
+    alpha = 1.0 / (2.0 * (params.width_scale * covalent_radii[atoms.numbers]) ** 2)
+    lo, hi = atoms.positions.min(0) - 5.0, atoms.positions.max(0) + 5.0
+    axes = [np.linspace(lo[k], hi[k], 121) for k in range(3)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+    dv = np.prod([ax[1] - ax[0] for ax in axes])
+    orbitals = []
+    for a, centre in zip(alpha, atoms.positions, strict=True):
+        rel = grid - centre
+        g = np.exp(-a * np.sum(rel**2, axis=-1))
+        orbitals.append(g)
+        orbitals.extend(rel[..., k] * g for k in range(3))
+    orbitals = [o / np.sqrt(np.sum(o * o) * dv) for o in orbitals]
+    return np.array([[np.sum(o1 * o2) * dv for o2 in orbitals] for o1 in orbitals])
+
+
+def test_overlap_matrix_matches_numerical_integration():
+    atoms = Atoms("MgO", positions=[[0.0, 0.0, 0.0], [1.1, -0.7, 0.9]])
+    params = FingerprintParams()
+    np.testing.assert_allclose(
+        overlap_matrix(atoms, params), _numerical_overlaps(atoms, params), atol=2e-4
+    )
+
+
+def _random_cluster(seed, n=10):
+    rng = np.random.default_rng(seed)
+    return Atoms(f"Mg{n}", positions=rng.uniform(-4.0, 4.0, size=(n, 3)))
+
+
+def test_invariant_under_rotation_translation_permutation():
+    atoms = _random_cluster(1)
+    fp0 = fingerprint(atoms)
+    moved = atoms.copy()
+    moved.positions = Rotation.random(random_state=3).apply(moved.positions) + [3.0, -1.0, 7.5]
+    moved = moved[np.random.default_rng(5).permutation(len(moved))]
+    assert fingerprint_distance(fp0, fingerprint(moved)) < 1e-12
+    assert len(fp0) == 4 * len(atoms)
+
+
+def test_detects_small_distortion():
+    atoms = _random_cluster(2)
+    distorted = atoms.copy()
+    distorted.positions[0] += [0.2, 0.0, 0.0]
+    assert fingerprint_distance(fingerprint(atoms), fingerprint(distorted)) > 1e-3
+
+
+def test_distance_is_rms_difference():
+    # hand computation: differences (3, 4) -> sqrt((9 + 16) / 2)
+    assert fingerprint_distance(np.array([1.0, 2.0]), np.array([4.0, 6.0])) == pytest.approx(
+        np.sqrt(12.5)
+    )
+    with pytest.raises(ValueError, match="shapes differ"):
+        fingerprint_distance(np.zeros(4), np.zeros(8))
+
+
+def test_rejects_periodic_structure():
+    atoms = _random_cluster(3)
+    atoms.pbc = True
+    atoms.cell = [20.0, 20.0, 20.0]
+    with pytest.raises(ValueError, match="non-periodic"):
+        fingerprint(atoms)
+
+
+def test_mg13_threshold_separates_same_and_different_minima():
+    frames = read(MG13_MINIMA, ":")
+    fps = [fingerprint(a) for a in frames]
+    ranks = [a.info["unique_minimum_rank"] for a in frames]
+    same, different = [], []
+    for i, j in itertools.combinations(range(len(frames)), 2):
+        d = fingerprint_distance(fps[i], fps[j])
+        (same if ranks[i] == ranks[j] else different).append(d)
+    assert len(same) > 0 and len(different) > 0
+    assert max(same) == pytest.approx(MG13_SAME_MINIMUM_MAX_DISTANCE, rel=0.05)
+    assert min(different) == pytest.approx(MG13_DIFFERENT_MINIMA_MIN_DISTANCE, rel=0.05)
+    assert max(same) < MG_FP_IDENTITY_THRESHOLD < min(different)

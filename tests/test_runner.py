@@ -1,0 +1,138 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from paper_artifact.config import load_config
+from paper_artifact.runner import Runner, Stage, hash_tree
+
+CALLS = []
+
+
+def stage_a(ctx):
+    CALLS.append("a")
+    (ctx.out / "a.txt").write_text(f"seed={ctx.cfg.seed}\n")
+
+
+def stage_b(ctx):
+    CALLS.append("b")
+    text = ctx.input("a", "a.txt").read_text()
+    (ctx.out / "b.txt").write_text(text.upper())
+
+
+STAGES = [
+    Stage("a", "first stage", stage_a, ("data",)),
+    Stage("b", "second stage", stage_b, ("reference",), needs=("a",)),
+]
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("seed: 7\ndata:\n  train_sizes: [13]\n")
+    return load_config(path)
+
+
+@pytest.fixture(autouse=True)
+def clear_calls():
+    CALLS.clear()
+
+
+def test_runs_in_order_then_skips(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    first = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    assert first.executed == ["a", "b"]
+    assert (run_dir / "b" / "b.txt").read_text() == "SEED=7\n"
+    second = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    assert second.skipped == ["a", "b"] and CALLS == ["a", "b"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 7 and set(manifest["stages"]) == {"a", "b"}
+    assert "numpy" in manifest["packages"] and manifest["config_hash"] == cfg.hash()
+
+
+def test_config_change_reruns_dependent_stage(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    changed = load_config(tmp_path / "tiny.yaml", {"seed": 8})
+    record = Runner(changed, STAGES, run_dir, log=lambda m: None).run()
+    assert record.executed == ["a", "b"]  # seed is in every key; b's input changed too
+    assert (run_dir / "b" / "b.txt").read_text() == "SEED=8\n"
+
+
+def test_section_change_reruns_only_that_stage(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    changed = load_config(tmp_path / "tiny.yaml", {"reference": {"use_cache": False}})
+    record = Runner(changed, STAGES, run_dir, log=lambda m: None).run()
+    assert record.executed == ["b"] and record.skipped == ["a"]
+
+
+def test_force_and_from(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run(only=["b"], force=True).executed == ["b"]
+    assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run(start="a").executed == ["a", "b"]
+    with pytest.raises(ValueError, match="unknown stage 'c'"):
+        Runner(cfg, STAGES, run_dir).run(only=["c"])
+
+
+def test_missing_upstream_stage_is_a_clear_error(cfg, tmp_path):
+    with pytest.raises(RuntimeError, match="needs stage\\(s\\) a"):
+        Runner(cfg, STAGES, tmp_path / "run", log=lambda m: None).run(only=["b"])
+
+
+def test_tampered_output_is_redone(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    (run_dir / "a" / "a.txt").write_text("garbage")
+    record = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    # a is redone; its regenerated output equals the original, so b's inputs did not change
+    assert record.executed == ["a"] and record.skipped == ["b"]
+    assert (run_dir / "a" / "a.txt").read_text() == "seed=7\n"
+
+
+def test_failed_stage_leaves_previous_outputs_untouched(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    before = hash_tree(run_dir / "a")
+
+    def broken(ctx):
+        (ctx.out / "a.txt").write_text("half")
+        raise RuntimeError("boom")
+
+    bad = [Stage("a", "first", broken, ("data",)), STAGES[1]]
+    with pytest.raises(RuntimeError, match="boom"):
+        Runner(cfg, bad, run_dir, log=lambda m: None).run(force=True)
+    assert hash_tree(run_dir / "a") == before
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, {tests!r})
+    from paper_artifact.config import load_config
+    from paper_artifact.runner import Runner, Stage
+    import test_runner as t
+
+    def dies(ctx):
+        (ctx.out / "b.txt").write_text("half-written")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    cfg = load_config({cfg!r})
+    Runner(cfg, [t.STAGES[0], Stage("b", "second", dies, ("reference",), needs=("a",))],
+           {run!r}).run()
+""")
+
+
+def test_kill_9_mid_stage_resumes_without_half_outputs(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    script = KILLER.format(tests=str(__import__("pathlib").Path(__file__).parent),
+                           cfg=str(tmp_path / "tiny.yaml"), run=str(run_dir))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == -9
+    assert (run_dir / "a" / "a.txt").exists()
+    assert not (run_dir / "b").exists()  # the half-written output never reached its final place
+    record = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    assert record.skipped == ["a"] and record.executed == ["b"]
+    assert (run_dir / "b" / "b.txt").read_text() == "SEED=7\n"
