@@ -42,8 +42,9 @@ def lowest_distinct_minima(path: Path, count: int) -> list[Atoms]:
     return [by_rank[rank] for rank in ranks]
 
 
-def compare(structures: list[Atoms], settings: DFTSettings, cache: EnergyCache | None,
-            csv_path: Path | None) -> dict:
+def compare(
+    structures: list[Atoms], settings: DFTSettings, cache: EnergyCache | None, csv_path: Path | None
+) -> dict:
     calc = PySCFDFT(settings, cache=cache)
     e_atom_pyscf_ev = calc.isolated_atom_energy()
     e_atom_gauss_ev = E_MG1_PAPER_HARTREE * HARTREE_EV
@@ -59,16 +60,18 @@ def compare(structures: list[Atoms], settings: DFTSettings, cache: EnergyCache |
         gauss_ev = float(reference.info["energy_hartree"]) * HARTREE_EV
         eb_pyscf = binding_energy_per_atom_kcal(energy_ev, n, e_atom_pyscf_ev)
         eb_gauss = binding_energy_per_atom_kcal(gauss_ev, n, e_atom_gauss_ev)
-        rows.append({
-            "label": reference.info["label"],
-            "unique_minimum_rank": int(reference.info["unique_minimum_rank"]),
-            "energy_gaussian_hartree": float(reference.info["energy_hartree"]),
-            "energy_pyscf_hartree": energy_ev / HARTREE_EV,
-            "ebond_gaussian_kcal_mol_atom": eb_gauss,
-            "ebond_pyscf_kcal_mol_atom": eb_pyscf,
-            "ebond_error_kcal_mol_atom": eb_pyscf - eb_gauss,
-            "wall_time_s": wall,
-        })
+        rows.append(
+            {
+                "label": reference.info["label"],
+                "unique_minimum_rank": int(reference.info["unique_minimum_rank"]),
+                "energy_gaussian_hartree": float(reference.info["energy_hartree"]),
+                "energy_pyscf_hartree": energy_ev / HARTREE_EV,
+                "ebond_gaussian_kcal_mol_atom": eb_gauss,
+                "ebond_pyscf_kcal_mol_atom": eb_pyscf,
+                "ebond_error_kcal_mol_atom": eb_pyscf - eb_gauss,
+                "wall_time_s": wall,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     if csv_path is not None:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +84,11 @@ def compare(structures: list[Atoms], settings: DFTSettings, cache: EnergyCache |
     order_pyscf = np.argsort([row["energy_pyscf_hartree"] for row in rows], kind="stable")
     relative_gauss = np.array([row["energy_gaussian_hartree"] for row in rows])
     relative_pyscf = np.array([row["energy_pyscf_hartree"] for row in rows])
-    relative_error_kcal = ((relative_pyscf - relative_pyscf[0]) - (relative_gauss - relative_gauss[0])
-                           ) * HARTREE_EV * EV_TO_KCAL_MOL
+    relative_error_kcal = (
+        ((relative_pyscf - relative_pyscf[0]) - (relative_gauss - relative_gauss[0]))
+        * HARTREE_EV
+        * EV_TO_KCAL_MOL
+    )
     return {
         "settings": settings.cache_key(),
         "n_structures": len(rows),
@@ -92,7 +98,9 @@ def compare(structures: list[Atoms], settings: DFTSettings, cache: EnergyCache |
         "max_abs_error_ebond_kcal_mol_atom": float(np.max(np.abs(errors))),
         "mean_signed_error_ebond_kcal_mol_atom": float(np.mean(errors)),
         "std_error_ebond_kcal_mol_atom": float(np.std(errors)),
-        "max_abs_error_relative_to_first_kcal_mol_cluster": float(np.abs(relative_error_kcal).max()),
+        "max_abs_error_relative_to_first_kcal_mol_cluster": float(
+            np.abs(relative_error_kcal).max()
+        ),
         "same_energy_ordering": bool(np.array_equal(order_gauss, order_pyscf)),
         "ordering_pyscf_by_rank": [rows[i]["unique_minimum_rank"] for i in order_pyscf],
         "mean_wall_time_s": float(np.mean([row["wall_time_s"] for row in rows])),
@@ -113,9 +121,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="sqlite EnergyCache file")
     args = parser.parse_args()
     settings = DFTSettings(
-        xc=args.xc, grid_level=args.grid_level,
+        xc=args.xc,
+        grid_level=args.grid_level,
         atom_grid=tuple(args.atom_grid) if args.atom_grid else None,
-        conv_tol=args.conv_tol, density_fit=args.density_fit, threads=args.threads,
+        conv_tol=args.conv_tol,
+        density_fit=args.density_fit,
+        threads=args.threads,
     )
     cache = EnergyCache(args.cache) if args.cache else None
     summary = compare(lowest_distinct_minima(MINIMA_FILE, args.count), settings, cache, args.csv)

@@ -140,8 +140,8 @@ def compare_csv(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Fin
         return
     if spec.key:
         exp, got = exp.sort_values(list(spec.key)), got.sort_values(list(spec.key))
-    for (_, erow), (_, grow) in zip(exp.iterrows(), got.iterrows()):
-        label = ", ".join(f"{k}={erow[k]}" for k in spec.key) or f"row {erow.name}"
+    for i, (erow, grow) in enumerate(zip(exp.to_dict("records"), got.to_dict("records"))):
+        label = ", ".join(f"{k}={erow[k]}" for k in spec.key) or f"row {i}"
         for column in exp.columns:
             if column in spec.ignore or column in missing:
                 continue
@@ -156,7 +156,7 @@ def _scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def aligned_rmsd(a: np.ndarray, b: np.ndarray) -> float:
+def kabsch_rmsd(a: np.ndarray, b: np.ndarray) -> float:
     """RMSD after optimal superposition (Kabsch), same atom order."""
     a = a - a.mean(axis=0)
     b = b - b.mean(axis=0)
@@ -164,6 +164,36 @@ def aligned_rmsd(a: np.ndarray, b: np.ndarray) -> float:
     d = np.sign(np.linalg.det(u @ vt))
     rot = u @ np.diag([1.0, 1.0, d]) @ vt
     return float(np.sqrt(np.mean(np.sum((a @ rot - b) ** 2, axis=1))))
+
+
+def aligned_rmsd(a: np.ndarray, b: np.ndarray, rounds: int = 5) -> float:
+    """RMSD after superposition, allowing a relabelling of identical atoms.
+
+    Starts from the given order and from each of the 4 proper principal-axes frames, then
+    alternates Hungarian assignment and Kabsch rotation; the best result wins.
+    """
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    best = kabsch_rmsd(a, b)
+    _, axes_a = np.linalg.eigh(a.T @ a)
+    _, axes_b = np.linalg.eigh(b.T @ b)
+    for signs in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+        frame = axes_a @ np.diag(signs) @ axes_b.T
+        if np.linalg.det(frame) < 0:
+            frame = axes_a @ np.diag([-s for s in signs]) @ axes_b.T
+        moved = a @ frame
+        for _ in range(rounds):
+            _, order = linear_sum_assignment(cdist(b, moved))
+            permuted = a[order]
+            u, _, vt = np.linalg.svd(permuted.T @ b)
+            d = np.sign(np.linalg.det(u @ vt))
+            moved_rot = u @ np.diag([1.0, 1.0, d]) @ vt
+            moved = a @ moved_rot
+        best = min(best, kabsch_rmsd(a[order], b))
+    return best
 
 
 def compare_extxyz(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Finding]:
@@ -174,14 +204,15 @@ def compare_extxyz(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[
         yield Finding(spec.file, "frames", str(len(exp)), str(len(got)), "exact", False)
         return
     for i, (e, g) in enumerate(zip(exp, got)):
+        label = f"frame {i} (Mg{len(e)})"
         if len(e) != len(g):
-            yield Finding(spec.file, f"frame {i}: atoms", str(len(e)), str(len(g)), "exact", False)
+            yield Finding(spec.file, f"{label}: atoms", str(len(e)), str(len(g)), "exact", False)
             continue
         ee, ge = _frame_energy(e), _frame_energy(g)
-        yield Finding(spec.file, f"frame {i}: energy_ev", _fmt(ee), _fmt(ge),
+        yield Finding(spec.file, f"{label}: energy_ev", _fmt(ee), _fmt(ge),
                       f"abs {spec.energy_ev:g} eV", _close(ee, ge, spec.energy_ev, 0.0))
         rmsd = aligned_rmsd(e.positions, g.positions)
-        yield Finding(spec.file, f"frame {i}: aligned RMSD", "0", f"{rmsd:.4g}",
+        yield Finding(spec.file, f"{label}: aligned RMSD", "0", f"{rmsd:.4g}",
                       f"{spec.rmsd_angstrom:g} A", rmsd <= spec.rmsd_angstrom)
 
 

@@ -14,8 +14,20 @@ from typing import Literal
 
 import yaml
 
+from .analysis.com_profile import CoreParams
+from .analysis.lattice_motifs import MotifParams
+from .calculators.dft import DFTSettings
+from .calculators.gap import GapFitSettings
 from .configtree import ConfigError, InputPath, build, deep_merge, to_plain
+from .data.filters import FilterParams
+from .data.generate import GenerationParams
+from .executor import ExecutorSettings
+from .gridsearch import GridSpec
+from .mh.minima_hopping import MHParams
 from .paths import CONFIG_DIR
+
+# GapFitSettings fields the pipeline derives (reference E(Mg1), config seed); not set in YAML.
+DERIVED_FIT_KEYS = ("e0", "rnd_seed")
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,7 @@ class ReferenceConfig:
 
     calculator: Literal["gupta", "dft"] = "gupta"
     use_cache: bool = True
+    dft: DFTSettings = field(default_factory=DFTSettings)
 
 
 @dataclass(frozen=True)
@@ -33,10 +46,81 @@ class DataConfig:
     datasets: tuple[InputPath, ...] = ()
     external_test: tuple[InputPath, ...] = ()
     generate_sizes: tuple[int, ...] = ()
+    generation: GenerationParams = field(default_factory=GenerationParams)
+    filters: FilterParams = field(default_factory=FilterParams)
     train_sizes: tuple[int, ...] = ()
     test_sizes: tuple[int, ...] = ()
     selection_size: int = 0
     strict: bool = False
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Two-stage grid search (SOAP, then 2b) selected on data.selection_size."""
+
+    grid: GridSpec = field(default_factory=GridSpec)
+    settings: GapFitSettings = field(default_factory=GapFitSettings)
+    regression_sizes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActiveLearningConfig:
+    """Rounds of: fit -> MH on target_size -> known GM found? else GO on al_sizes, label, refit."""
+
+    target_size: int = 0
+    known_gm: InputPath | None = None
+    al_sizes: tuple[int, ...] = ()
+    new_isomers_per_size: int = 5
+    max_rounds: int = 3
+    refit: Literal["grid", "selected"] = "grid"
+    target_starts: int = 2
+    target_steps: int = 50
+    al_starts: int = 1
+    al_steps: int = 20
+    mh: MHParams = field(default_factory=MHParams)
+
+
+@dataclass(frozen=True)
+class GOConfig:
+    """Minima hopping with the final GAP on every size; unique isomers by fingerprint."""
+
+    sizes: tuple[int, ...] = ()
+    n_starts: int = 5
+    max_steps: int = 200
+    max_wall_seconds: float | None = None
+    n_lowest: int = 10
+    mh: MHParams = field(default_factory=MHParams)
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """Local relaxation of the n_lowest GAP isomers per GO size with the reference calculator."""
+
+    n_lowest: int = 10
+    fmax: float = 0.0231  # eV/A, Gaussian's default max-force criterion (0.00045 Ha/Bohr)
+    max_steps: int = 300
+    known_gm_dir: InputPath | None = None
+
+
+@dataclass(frozen=True)
+class DFTCheckConfig:
+    """The real PySCF step: E(Mg1), Gaussian Mg13 minima, DFT refinement of one small size."""
+
+    enabled: bool = False
+    mg13_minima: InputPath | None = None
+    mg13_count: int = 3
+    refine_size: int = 0
+    refine_count: int = 3
+    fmax: float = 0.0231
+    max_steps: int = 100
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    refinement_plot_sizes: tuple[int, ...] = ()
+    motifs: MotifParams = field(default_factory=MotifParams)
+    core: CoreParams = field(default_factory=CoreParams)
+    pointgroup_tolerance: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -45,7 +129,14 @@ class Config:
     seed: int
     description: str = ""
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     data: DataConfig = field(default_factory=DataConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+    active_learning: ActiveLearningConfig = field(default_factory=ActiveLearningConfig)
+    go: GOConfig = field(default_factory=GOConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    dft_check: DFTCheckConfig = field(default_factory=DFTCheckConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     source: str = ""
 
     def hash(self) -> str:
@@ -83,6 +174,11 @@ def load_config(path: str | Path, overrides: dict | None = None) -> Config:
     if "source" in data:
         raise ConfigError(f"{path}: unknown key 'source'")
     data["source"] = str(path)
+    fit_settings = (data.get("fit") or {}).get("settings") or {}
+    for key in DERIVED_FIT_KEYS:
+        if key in fit_settings:
+            raise ConfigError(f"{path}: 'fit.settings.{key}' is derived by the pipeline "
+                              "(e0 = reference E(Mg1), rnd_seed from 'seed'); remove it")
     cfg = build(Config, data, str(path))
     _validate(cfg, str(path))
     return cfg

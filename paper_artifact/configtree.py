@@ -45,7 +45,10 @@ def build(cls: type, data: Any, source: str, where: str = "") -> Any:
             values[name] = _coerce(hints[name], data[name], source, key)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{source}: missing key '{key}'")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: invalid '{where or '<top>'}': {exc}") from exc
 
 
 def _join(where: str, name: str) -> str:

@@ -2,13 +2,13 @@
 
 Backends:
   * ``serial`` - in-process loop (default; used by the fast tests);
-  * ``local``  - Parsl HighThroughputExecutor with a LocalProvider (worker processes on this machine);
+  * ``local``  - Parsl HighThroughputExecutor with a LocalProvider (workers on this machine);
   * ``slurm``  - Parsl HighThroughputExecutor with a SlurmProvider and SrunLauncher.
 
-``Executor.map(fn, items)`` returns results in input order, pins the BLAS/OpenMP thread count of each
-task, retries failing tasks and reports the ones that still fail by label. ``fn`` and the items must be
-picklable and ``fn`` importable by the workers (a top-level function of an importable module; use
-``functools.partial`` of such a function to bind extra arguments).
+``Executor.map(fn, items)`` returns results in input order, pins the BLAS/OpenMP thread count of
+each task, retries failing tasks and reports the ones that still fail by label. ``fn`` and the items
+must be picklable and ``fn`` importable by the workers (a top-level function of an importable
+module; use ``functools.partial`` of such a function to bind extra arguments).
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ class ExecutorSettings:
         if self.retries < 0:
             raise ValueError(f"retries must be >= 0, got {self.retries}")
         cores = self.slurm.cores_per_node
-        if self.backend == "slurm" and cores is not None and self.workers * self.omp_threads > cores:
+        slurm_backend = self.backend == "slurm"
+        if slurm_backend and cores is not None and self.workers * self.omp_threads > cores:
             raise ValueError(
                 f"workers ({self.workers}) x omp_threads ({self.omp_threads}) exceeds "
                 f"slurm.cores_per_node ({cores})"
@@ -272,8 +273,9 @@ class Executor:
     ) -> list[Any]:
         """``[fn(item) for item in items]`` run as independent tasks, results in input order.
 
-        With ``on_error='raise'`` all tasks run to completion, then ``TaskFailed`` names the first
-        failed task (in input order); with ``on_error='return'`` a failed slot holds a ``TaskError``.
+        With ``on_error='raise'`` all tasks run to completion, then ``TaskFailed`` names the
+        first failed task (in input order); with ``on_error='return'`` a failed slot holds a
+        ``TaskError``.
         """
         if on_error not in ("raise", "return"):
             raise ValueError(f"on_error must be 'raise' or 'return', got {on_error!r}")
@@ -300,7 +302,8 @@ class Executor:
                     results.append(run_pinned(fn, item, self.settings.omp_threads))
                     break
                 except Exception as exc:
-                    logger.warning("task %r attempt %d/%d failed: %r", label, attempt, attempts, exc)
+                    logger.warning("task %r attempt %d/%d failed: %r",
+                                   label, attempt, attempts, exc)
                     if attempt == attempts:
                         results.append(_task_error(exc, label, index, attempts))
         return results
@@ -308,9 +311,8 @@ class Executor:
     def _map_parsl(self, fn, items, labels) -> list[Any]:
         if self._app is None:
             raise RuntimeError("executor is closed")
-        futures = {
-            self._app(fn, item, self.settings.omp_threads): index for index, item in enumerate(items)
-        }
+        omp_threads = self.settings.omp_threads
+        futures = {self._app(fn, item, omp_threads): index for index, item in enumerate(items)}
         results: list[Any] = [None] * len(items)
         for future in as_completed(futures):
             index = futures[future]

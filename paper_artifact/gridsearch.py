@@ -143,7 +143,12 @@ def point_id(
     key = {
         "soap": asdict(soap),
         "two_body": None if two_body is None else asdict(two_body),
-        "settings": asdict(settings),
+        # How gap_fit is launched (threads, executable) does not change the model.
+        "settings": {
+            k: v
+            for k, v in asdict(settings).items()
+            if k not in ("openmp_threads", "gap_fit_executable")
+        },
         "selection_size": selection_size,
         "data": data_hash,
     }

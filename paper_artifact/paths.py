@@ -76,3 +76,44 @@ DATA_DROPS = "dropped_structures.csv"
 DATA_COUNTS = "filter_counts.csv"
 DATA_COUNTS_FIGURE = "counts_per_size.png"
 DATA_LABEL_FAILURES = "label_failures.csv"
+
+FIT_GRID_TABLE = "grid_table.csv"
+FIT_GRID_PER_SIZE = "grid_per_size.csv"
+FIT_METRICS = "metrics_per_size.csv"
+FIT_PREDICTIONS = "predictions.csv"
+FIT_SELECTED = "selected.json"
+MODEL_DIR = "model"
+MODEL_XML = "gap.xml"
+
+AL_ROUNDS = "rounds.csv"
+AL_VERDICT = "verdict.json"
+AL_TRAIN = "train_final.extxyz"
+AL_ADDED = "added_structures.extxyz"
+
+GO_SUMMARY = "mh_runs.csv"
+GO_ISOMERS = "isomers.csv"
+GO_GM = "gap_global_minima.extxyz"
+
+
+def go_all_minima(n_atoms: int) -> str:
+    return f"Mg{n_atoms}_all_minima.extxyz"
+
+
+def go_unique(n_atoms: int) -> str:
+    return f"Mg{n_atoms}_unique_isomers.extxyz"
+
+
+def go_lowest(n_atoms: int) -> str:
+    return f"Mg{n_atoms}_lowest.extxyz"
+
+
+REFINE_TABLE = "refined_isomers.csv"
+REFINE_STRUCTURES = "refined_isomers.extxyz"
+REFINE_GM = "refined_global_minima.extxyz"
+REFINE_KNOWN = "known_gm_comparison.csv"
+REFINE_FAILURES = "refine_failures.csv"
+
+DFT_ATOM = "mg1_energy.json"
+DFT_MG13 = "mg13_vs_gaussian.csv"
+DFT_REFINED = "dft_refined_isomers.csv"
+DFT_REFINED_STRUCTURES = "dft_refined_isomers.extxyz"

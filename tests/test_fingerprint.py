@@ -16,6 +16,8 @@ from paper_artifact.mh.fingerprint import (
     fingerprint_distance,
     overlap_matrix,
 )
+from paper_artifact.mh.isomers import distinct_random_starts, lowest, unique_isomers
+from paper_artifact.structures import distinct_by_paper_criterion
 
 MG13_MINIMA = Path("/work/shared/data/mg_reference/mg13_bp86_631gd_minima.extxyz")
 
@@ -98,3 +100,38 @@ def test_mg13_threshold_separates_same_and_different_minima():
     assert max(same) == pytest.approx(MG13_SAME_MINIMUM_MAX_DISTANCE, rel=0.05)
     assert min(different) == pytest.approx(MG13_DIFFERENT_MINIMA_MIN_DISTANCE, rel=0.05)
     assert max(same) < MG_FP_IDENTITY_THRESHOLD < min(different)
+
+
+def test_unique_isomers_recovers_mg13_reference_grouping():
+    frames = read(MG13_MINIMA, ":")
+    for atoms in frames:
+        atoms.info["energy"] = atoms.info["energy_ev"]
+    # reference grouping used |dE| < 2e-6 Ha; our fingerprint criterion must give the same count
+    isomers = unique_isomers(frames, MG_FP_IDENTITY_THRESHOLD, energy_tol=2e-6 * 27.211386245988)
+    n_ranks = len({a.info["unique_minimum_rank"] for a in frames})
+    assert len(isomers) == n_ranks
+    energies = [a.info["energy"] for a in isomers]
+    assert energies == sorted(energies)
+    assert sum(a.info["n_found"] for a in isomers) == len(frames)
+    assert [a.info["unique_minimum_rank"] for a in lowest(isomers, 3)] == [0, 1, 2]
+
+
+def test_unique_isomers_merges_rotated_copy_and_requires_energy():
+    atoms = _random_cluster(4)
+    atoms.info["energy"] = -1.0
+    rotated = atoms.copy()
+    rotated.positions = Rotation.random(random_state=1).apply(rotated.positions)
+    other = _random_cluster(6)
+    other.info["energy"] = -1.0
+    assert len(unique_isomers([atoms, rotated, other])) == 2
+    with pytest.raises(ValueError, match="minimum 0 has no info"):
+        unique_isomers([_random_cluster(7)])
+
+
+def test_distinct_random_starts_are_pairwise_distinct_and_reproducible():
+    starts = distinct_random_starts(8, 4, seed=3)
+    assert len(starts) == 4
+    for a, b in itertools.combinations(starts, 2):
+        assert distinct_by_paper_criterion(a, b, 0.05)
+    again = distinct_random_starts(8, 4, seed=3)
+    assert all(np.array_equal(a.positions, b.positions) for a, b in zip(starts, again, strict=True))

@@ -110,9 +110,12 @@ def reference_vectors(r_cut: float, params: MotifParams = MotifParams()) -> dict
 
 
 def lattice_distances(
-    atoms: Atoms, r_cut: float, params: MotifParams = MotifParams(), centers=None
+    atoms: Atoms,
+    r_cut: float,
+    params: MotifParams = MotifParams(),
+    centers: list[int] | None = None,
 ) -> pd.DataFrame:
-    """Cosine distance of each (centre) atom's environment to each lattice; one column per lattice."""
+    """Cosine distance of each (centre) atom's environment to each lattice, one column each."""
     refs = reference_vectors(r_cut, params)
     vectors = soap_vectors(atoms, r_cut, params, centers=centers)
     distances = cdist(vectors, np.array([refs[name] for name in LATTICES]), metric="cosine")
@@ -131,9 +134,7 @@ def motif_fractions(atoms: Atoms, params: MotifParams = MotifParams()) -> pd.Dat
                     "cutoff": float(r_cut),
                     "lattice": name,
                     "fraction_equal": float((distances[name] < params.equal_threshold).mean()),
-                    "fraction_similar": float(
-                        (distances[name] < params.similar_threshold).mean()
-                    ),
+                    "fraction_similar": float((distances[name] < params.similar_threshold).mean()),
                 }
             )
     return pd.DataFrame(rows)

@@ -56,6 +56,7 @@ class DFTSettings:
     threads: int = 1
     use_gpu: bool = False
     reuse_density_max_shift: float = 0.5  # Angstrom; reuse previous density if all atoms moved less
+    verbose: int = 0  # PySCF log level (4 = SCF iterations), written to stdout
 
     def cache_key(self) -> str:
         """Settings that change the result (not threads/GPU/ladder knobs), as a stable string."""
@@ -92,7 +93,7 @@ def build_molecule(atoms: Atoms, settings: DFTSettings) -> gto.Mole:
         cart=settings.cartesian,
         spin=settings.spin,
         charge=settings.charge,
-        verbose=0,
+        verbose=settings.verbose,
     )
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from ase import Atoms
 from ase.io import write
 
+from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.units import E_MG1_PAPER_EV
 
 MODEL_FILE_NAME = "gap.xml"
@@ -78,8 +79,8 @@ class GapFitSettings:
     e0: float = E_MG1_PAPER_EV
     rnd_seed: int = 1
     box_length: float = 30.0
-    energy_key: str = "ref_energy"
-    force_key: str = "ref_forces"
+    energy_key: str = REF_ENERGY_KEY
+    force_key: str = REF_FORCES_KEY
     openmp_threads: int = 1
     gap_fit_executable: str = "gap_fit"
 

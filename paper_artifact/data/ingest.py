@@ -3,7 +3,7 @@
 Every kept structure comes out without a calculator and with normalised labels:
 info[REF_ENERGY_KEY] (eV), arrays[REF_FORCES_KEY] (eV/Angstrom, when the source has forces),
 info[REF_METHOD_KEY], plus provenance info keys source_file, source_index, method, energy_ev.
-Other info keys of the source are kept.
+Other info keys of the source are kept, except that energy_ev is overwritten by the value used.
 
 Energy sources, first match wins (all others present must agree within ENERGY_AGREEMENT_EV):
 1. the calculator attached by the ASE reader (extxyz `energy=`, ASE db rows, Gaussian logs);
@@ -29,6 +29,7 @@ from paper_artifact.units import HARTREE_EV
 
 # (info key, factor to eV), in order of preference.
 ENERGY_INFO_KEYS: tuple[tuple[str, float], ...] = (
+    (REF_ENERGY_KEY, 1.0),  # files this package wrote (split.write_split)
     ("energy", 1.0),
     ("energy_hartree", HARTREE_EV),
     ("energy_ev", 1.0),
@@ -67,8 +68,9 @@ def _energy_candidates(atoms: Atoms) -> list[tuple[str, float]]:
 def _forces(atoms: Atoms) -> np.ndarray | None:
     if atoms.calc is not None and "forces" in atoms.calc.results:
         return np.array(atoms.get_forces(), dtype=float)
-    if "forces" in atoms.arrays:
-        return np.array(atoms.arrays["forces"], dtype=float)
+    for key in (REF_FORCES_KEY, "forces"):
+        if key in atoms.arrays:
+            return np.array(atoms.arrays[key], dtype=float)
     return None
 
 
@@ -95,7 +97,10 @@ def _problem(atoms: Atoms) -> tuple[str, str] | None:
     values = [value for _, value in energies]
     if max(values) - min(values) > ENERGY_AGREEMENT_EV:
         listed = ", ".join(f"{source} -> {value:.6f} eV" for source, value in energies)
-        return "inconsistent_energy", f"energy sources disagree by > {ENERGY_AGREEMENT_EV} eV: {listed}"
+        return (
+            "inconsistent_energy",
+            f"energy sources disagree by > {ENERGY_AGREEMENT_EV} eV: {listed}",
+        )
     forces = _forces(atoms)
     if forces is not None and not np.all(np.isfinite(forces)):
         return "non_finite_forces", "forces contain NaN or inf"
@@ -107,7 +112,7 @@ def _labelled(atoms: Atoms, file: str, index: int, method: str | None) -> Atoms:
     forces = _forces(atoms)
     clean = atoms.copy()  # drops the calculator, keeps info and arrays
     clean.arrays.pop("forces", None)
-    method = method or str(atoms.info.get("method", "unknown"))
+    method = method or str(atoms.info.get(REF_METHOD_KEY, atoms.info.get("method", "unknown")))
     clean.info.update(
         source_file=file,
         source_index=index,
@@ -126,9 +131,9 @@ def read_structures(
     """Read every structure of `path` (format guessed by ASE unless given), keeping the good ones.
 
     method labels the level of theory (stored as info['method'] and info[REF_METHOD_KEY]); when
-    None the source's own info['method'] is used, else 'unknown'. Bad structures are listed in
-    IngestResult.drops; a file that stops parsing part-way keeps the frames read before the
-    break. strict=True raises DataError at the first bad structure instead.
+    None the source's own info[REF_METHOD_KEY] or info['method'] is used, else 'unknown'.
+    Bad structures are listed in IngestResult.drops; a file that stops parsing part-way keeps
+    the frames read before the break. strict=True raises DataError at the first bad one.
     """
     file = str(path)
     kept: list[Atoms] = []

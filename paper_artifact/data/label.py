@@ -1,0 +1,104 @@
+"""Reference labels (energy and forces) for candidate structures.
+
+Each structure is one task run by the top-level function `label_one`, so any executor's map
+(concurrent.futures, Parsl, ...) can replace the built-in map as long as calc_factory pickles
+(a top-level function or functools.partial). A task whose calculation raises, or returns a
+non-finite value, is reported in LabelResult.failures and its structure is left out: it never
+receives an energy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+
+from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY
+
+FAILURE_COLUMNS = ["index", "label", "error"]
+
+
+@dataclass
+class LabelResult:
+    labelled: list[Atoms]  # input order, failures left out
+    failures: pd.DataFrame  # FAILURE_COLUMNS; index = position in the input list
+
+
+@dataclass(frozen=True)
+class LabelOutcome:
+    index: int
+    energy: float | None = None
+    forces: np.ndarray | None = None
+    method: str = ""
+    error: str | None = None
+
+
+def structure_label(atoms: Atoms, index: int) -> str:
+    """A human-readable name for reports: the source's label, else file:index, else formula."""
+    info = atoms.info
+    if "label" in info:
+        return str(info["label"])
+    if "source_file" in info:
+        return f"{info['source_file']}:{info.get('source_index', '?')}"
+    if "generator" in info:
+        return f"{atoms.get_chemical_formula()} {info['generator']}:{info.get('generator_index')}"
+    return f"{atoms.get_chemical_formula()} #{index}"
+
+
+def label_one(task: tuple[int, Atoms, Callable[[], Calculator], str | None]) -> LabelOutcome:
+    """Energy (and forces, when the calculator implements them) of one structure."""
+    index, atoms, calc_factory, method = task
+    try:
+        calc = calc_factory()
+        work = atoms.copy()
+        work.calc = calc
+        energy = float(work.get_potential_energy())
+        forces = None
+        if "forces" in calc.implemented_properties:
+            forces = np.array(work.get_forces(), dtype=float)
+        if not np.isfinite(energy) or (forces is not None and not np.all(np.isfinite(forces))):
+            raise FloatingPointError(f"non-finite result (energy {energy})")
+    except Exception as error:  # reported per structure; one failure must not stop the batch
+        return LabelOutcome(index=index, error=f"{type(error).__name__}: {error}")
+    return LabelOutcome(index, energy, forces, method or type(calc).__name__)
+
+
+def label_structures(
+    atoms_list: list[Atoms],
+    calc_factory: Callable[[], Calculator],
+    map_fn: Callable[[Callable, Iterable], Iterator] = map,
+    progress: Callable[[int, int], None] | None = None,
+    method: str | None = None,
+) -> LabelResult:
+    """Label every structure with a fresh calculator from calc_factory().
+
+    Results go to info[REF_ENERGY_KEY] (eV), arrays[REF_FORCES_KEY] (eV/A) and
+    info[REF_METHOD_KEY] (method, else the calculator's class name) of copies of the inputs.
+    progress(done, total) is called after each finished task.
+    """
+    tasks = [(k, atoms, calc_factory, method) for k, atoms in enumerate(atoms_list)]
+    labelled: dict[int, Atoms] = {}
+    failures = []
+    for done, outcome in enumerate(map_fn(label_one, tasks), start=1):
+        source = atoms_list[outcome.index]
+        if outcome.error is not None:
+            failures.append([outcome.index, structure_label(source, outcome.index), outcome.error])
+        else:
+            atoms = source.copy()
+            atoms.arrays.pop(REF_FORCES_KEY, None)
+            atoms.info[REF_ENERGY_KEY] = outcome.energy
+            atoms.info[REF_METHOD_KEY] = outcome.method
+            if outcome.forces is not None:
+                atoms.arrays[REF_FORCES_KEY] = outcome.forces
+            labelled[outcome.index] = atoms
+        if progress is not None:
+            progress(done, len(tasks))
+    failure_table = pd.DataFrame(failures, columns=FAILURE_COLUMNS).astype({"index": int})
+    return LabelResult(
+        labelled=[labelled[k] for k in sorted(labelled)],
+        failures=failure_table.sort_values("index", ignore_index=True),
+    )

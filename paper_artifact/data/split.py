@@ -1,0 +1,129 @@
+"""Train/test split by cluster size, its count table and figure, and the extxyz outputs.
+
+Paper split (section "Training Data for GAP Model"): train Mg27-Mg40 and Mg46-Mg50 (interpolation
+and the active-learning sizes), test Mg41-Mg45 and Mg51-Mg55 (3556 / 248 structures there).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+from ase import Atoms
+from ase.io import write
+from matplotlib.figure import Figure  # pyplot-free: no backend or global figure state
+
+from paper_artifact.data import REF_ENERGY_KEY, DataError
+
+TRAIN_FILE = "train.extxyz"
+TEST_FILE = "test.extxyz"
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    train_sizes: tuple[int, ...] = (*range(27, 41), *range(46, 51))
+    test_sizes: tuple[int, ...] = (*range(41, 46), *range(51, 56))
+
+
+class SplitResult(NamedTuple):
+    train: list[Atoms]
+    test: list[Atoms]
+    dropped: dict[int, int]  # cluster size -> structures in neither list
+
+
+def split_by_size(
+    atoms_list: list[Atoms], train_sizes: tuple[int, ...], test_sizes: tuple[int, ...]
+) -> SplitResult:
+    """Structures whose size is in train_sizes / test_sizes, in input order; others counted."""
+    both = sorted(set(train_sizes) & set(test_sizes))
+    if both:
+        raise ValueError(f"split_by_size: sizes {both} are in both train_sizes and test_sizes")
+    train = [atoms for atoms in atoms_list if len(atoms) in set(train_sizes)]
+    test = [atoms for atoms in atoms_list if len(atoms) in set(test_sizes)]
+    listed = set(train_sizes) | set(test_sizes)
+    dropped = Counter(len(atoms) for atoms in atoms_list if len(atoms) not in listed)
+    return SplitResult(train, test, dict(sorted(dropped.items())))
+
+
+def split_count_table(train: list[Atoms], test: list[Atoms]) -> pd.DataFrame:
+    """Columns n_atoms, train, test: structures per cluster size."""
+    counts = {
+        "train": Counter(len(atoms) for atoms in train),
+        "test": Counter(len(atoms) for atoms in test),
+    }
+    sizes = sorted(set(counts["train"]) | set(counts["test"]))
+    return pd.DataFrame(
+        {
+            "n_atoms": sizes,
+            "train": [counts["train"][n] for n in sizes],
+            "test": [counts["test"][n] for n in sizes],
+        }
+    )
+
+
+def counts_figure(count_table: pd.DataFrame) -> Figure:
+    figure = Figure(figsize=(8, 3.5))
+    axes = figure.subplots()
+    for column, colour in (("train", "tab:blue"), ("test", "tab:orange")):
+        shown = count_table[count_table[column] > 0]
+        axes.bar(
+            shown["n_atoms"], shown[column], color=colour, label=f"{column} ({shown[column].sum()})"
+        )
+    axes.set_xlabel("cluster size n (Mg$_n$)")
+    axes.set_ylabel("structures")
+    axes.legend()
+    figure.tight_layout()
+    return figure
+
+
+@contextmanager
+def _atomic_path(path: Path):
+    """A temporary path in path's folder, moved onto path only when the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
+    )
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_counts_figure(count_table: pd.DataFrame, path: str | Path) -> Path:
+    """Bar chart of structures per size, train and test coloured apart (format from suffix)."""
+    path = Path(path)
+    with _atomic_path(path) as temporary:
+        counts_figure(count_table).savefig(
+            temporary, dpi=150, format=path.suffix.lstrip(".") or "png"
+        )
+    return path
+
+
+def write_extxyz_atomically(structures: list[Atoms], path: str | Path) -> Path:
+    """extxyz with every info/arrays entry (labels, provenance); refuses unlabelled structures."""
+    path = Path(path)
+    for k, atoms in enumerate(structures):
+        if REF_ENERGY_KEY not in atoms.info:
+            raise DataError(f"{path.name}: structure {k} has no info['{REF_ENERGY_KEY}']")
+    clean = [atoms.copy() for atoms in structures]  # no calculator: only ref_* labels written
+    with _atomic_path(path) as temporary:
+        write(temporary, clean, format="extxyz")
+    return path
+
+
+def write_split(train: list[Atoms], test: list[Atoms], directory: str | Path) -> dict[str, Path]:
+    """directory/train.extxyz and directory/test.extxyz, each written atomically."""
+    directory = Path(directory)
+    return {
+        "train": write_extxyz_atomically(train, directory / TRAIN_FILE),
+        "test": write_extxyz_atomically(test, directory / TEST_FILE),
+    }

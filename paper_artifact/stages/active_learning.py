@@ -1,0 +1,195 @@
+"""Stage `active_learning` (paper Figure 1a): grow the training set until the GAP finds the known
+global minimum (GM) of the target size.
+
+Round r: MH with the current GAP on the target size -> is the known GM (relaxed with the GAP)
+among the minima, by fingerprint? Found: stop. Not found: MH with the GAP on the AL sizes, label
+the lowest new isomers with the reference calculator, add them through the paper's filters,
+refit (the full grid search or the selected hyperparameters), next round. After max_rounds
+without the GM the verdict is "not found"; the stage still writes the last model.
+Each finished round is checkpointed in the work folder, so an interrupted stage resumes per round.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from ase import Atoms
+from ase.io import read, write
+
+from .. import paths
+from ..calculators.factory import make_calculator
+from ..calculators.gap import run_gap_fit
+from ..calculators.relax import relax
+from ..data.filters import apply_paper_filters
+from ..data.label import label_structures
+from ..mh.fingerprint import fingerprint, fingerprint_distance
+from ..runner import StageContext
+from .common import executor_for, reference_atom_energy, reference_factory, stage_seed
+from .fit import copy_model, evaluate, fit_settings, run_grid_search
+from .hopping import make_tasks, merge_by_size, run_tasks
+
+ROUND_FILE = "round.json"
+
+
+def relaxed_known_gm(known: Atoms, model_xml: Path, fmax: float) -> Atoms:
+    """The known GM relaxed with the current GAP (the paper compares structures on one PES)."""
+    result = relax(Atoms(known.numbers, positions=known.positions), make_calculator(f"gap:{model_xml}"),
+                   fmax=fmax, steps=2000)
+    return result.atoms
+
+
+def closest_to(reference: Atoms, minima: list[Atoms]) -> tuple[float, Atoms | None]:
+    if not minima:
+        return float("inf"), None
+    ref_fp = fingerprint(reference)
+    distances = [fingerprint_distance(fingerprint(m), ref_fp) for m in minima]
+    best = min(range(len(minima)), key=distances.__getitem__)
+    return distances[best], minima[best]
+
+
+def new_isomers(isomers: list[Atoms], train: list[Atoms], count: int, rel_tol: float) -> list[Atoms]:
+    """The lowest `count` GAP isomers that are not duplicates of a training structure."""
+    from ..structures import distinct_by_paper_criterion
+
+    same_size = [t for t in train if len(t) == len(isomers[0])] if isomers else []
+    picked = []
+    for atoms in isomers:
+        if all(distinct_by_paper_criterion(atoms, t, rel_tol) for t in same_size + picked):
+            picked.append(atoms)
+        if len(picked) == count:
+            break
+    return [Atoms(a.numbers, positions=a.positions, info={"generator": "active_learning"})
+            for a in picked]
+
+
+def run(ctx: StageContext) -> None:
+    al = ctx.cfg.active_learning
+    train = read(ctx.input("data", paths.DATA_TRAIN), ":")
+    test = read(ctx.input("data", paths.DATA_TEST), ":")
+    fit_dir = ctx.paths.stage("fit")
+    if not al.target_size:
+        ctx.log("disabled (active_learning.target_size is 0): the grid-search GAP is final")
+        (ctx.out / paths.AL_VERDICT).write_text(json.dumps(
+            {"enabled": False, "verdict": "active learning disabled in this profile"}, indent=2))
+        copy_model(fit_dir / paths.MODEL_DIR / paths.MODEL_XML, ctx.out / paths.MODEL_DIR)
+        for name in (paths.FIT_METRICS, paths.FIT_PREDICTIONS):
+            shutil.copy2(fit_dir / name, ctx.out / name)
+        return
+    if al.known_gm is None:
+        raise RuntimeError("active_learning.target_size is set but active_learning.known_gm "
+                           "(the target's known GM structure file) is not")
+    known = read(al.known_gm.resolve())
+    if len(known) != al.target_size:
+        raise ValueError(f"{al.known_gm}: known GM has {len(known)} atoms, target size is "
+                         f"{al.target_size}")
+    e_atom = reference_atom_energy(ctx.cfg)
+    model_xml = fit_dir / paths.MODEL_DIR / paths.MODEL_XML
+    selected = json.loads((fit_dir / paths.FIT_SELECTED).read_text())
+    rounds, found = [], False
+    for r in range(1, al.max_rounds + 1):
+        round_dir = ctx.work / f"round{r}"
+        record_file = round_dir / ROUND_FILE
+        if record_file.exists():
+            record = json.loads(record_file.read_text())
+            ctx.log(f"round {r}: resumed from checkpoint")
+        else:
+            record = run_round(ctx, r, round_dir, model_xml, known, train, test, e_atom, selected)
+            tmp = record_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record, indent=2))
+            tmp.replace(record_file)
+        rounds.append(record)
+        found = record["found"]
+        if found:
+            break
+        train = read(round_dir / paths.AL_TRAIN, ":")
+        model_xml = Path(record["next_model"])
+    verdict = {"enabled": True, "target_size": al.target_size, "found": found, "rounds": len(rounds),
+               "max_rounds": al.max_rounds,
+               "verdict": "known GM found" if found else
+               f"known GM NOT found after {len(rounds)} rounds"}
+    ctx.log(verdict["verdict"])
+    pd.DataFrame(rounds).to_csv(ctx.out / paths.AL_ROUNDS, index=False)
+    (ctx.out / paths.AL_VERDICT).write_text(json.dumps(verdict, indent=2))
+    write(ctx.out / paths.AL_TRAIN, train, format="extxyz")
+    all_added = [a for r in range(1, len(rounds) + 1)
+                 for a in _read_if(ctx.work / f"round{r}" / paths.AL_ADDED)]
+    write(ctx.out / paths.AL_ADDED, all_added, format="extxyz")
+    final_xml = copy_model(model_xml, ctx.out / paths.MODEL_DIR)
+    metrics, structures = evaluate(final_xml, train, test, e_atom)
+    metrics.to_csv(ctx.out / paths.FIT_METRICS, index=False)
+    structures.to_csv(ctx.out / paths.FIT_PREDICTIONS, index=False)
+
+
+def _read_if(path: Path) -> list[Atoms]:
+    return read(path, ":") if path.exists() and path.stat().st_size else []
+
+
+def run_round(ctx: StageContext, r: int, round_dir: Path, model_xml: Path, known: Atoms,
+              train: list[Atoms], test: list[Atoms], e_atom: float, selected: dict) -> dict:
+    al = ctx.cfg.active_learning
+    round_dir.mkdir(parents=True, exist_ok=True)
+    target = relaxed_known_gm(known, model_xml, al.mh.fmax)
+    spec = f"gap:{model_xml}"
+    tasks = make_tasks([al.target_size], al.target_starts, spec, al.mh,
+                       lambda n, i: stage_seed(ctx.cfg, "al-target", r, n, i),
+                       round_dir / "target", al.target_steps, targets={al.target_size: target})
+    with executor_for(ctx) as executor:
+        results = run_tasks(tasks, executor.map, ctx.log)
+    minima = [m for res in results for m in res.minima]
+    distance, closest = closest_to(target, minima)
+    best = min(minima, key=lambda m: m.info["energy"])
+    record = {
+        "round": r, "train_size": len(train), "model": str(model_xml),
+        "target_gm_gap_energy_ev": float(target.get_potential_energy()),
+        "best_target_energy_ev": float(best.info["energy"]),
+        "fingerprint_distance_to_known_gm": distance,
+        "found": bool(distance < al.mh.fp_threshold),
+        "n_added": 0, "next_model": str(model_xml),
+    }
+    ctx.log(f"round {r}: train {len(train)}, best Mg{al.target_size} {record['best_target_energy_ev']:.4f}"
+            f" eV vs known GM (GAP-relaxed) {record['target_gm_gap_energy_ev']:.4f} eV, fingerprint "
+            f"distance {distance:.4f} -> {'FOUND' if record['found'] else 'not found'}")
+    if record["found"]:
+        return record
+    go_tasks = make_tasks(al.al_sizes, al.al_starts, spec, al.mh,
+                          lambda n, i: stage_seed(ctx.cfg, "al-go", r, n, i),
+                          round_dir / "go", al.al_steps)
+    with executor_for(ctx) as executor:
+        isomers = merge_by_size(go_tasks, run_tasks(go_tasks, executor.map, ctx.log), al.mh)
+        candidates = [a for n in al.al_sizes for a in new_isomers(
+            isomers.get(n, []), train, al.new_isomers_per_size,
+            ctx.cfg.data.filters.uniqueness_tol)]
+        labelled = label_structures(candidates, reference_factory(ctx.cfg, ctx.paths),
+                                    map_fn=executor.map, progress=ctx.log)
+    filtered = apply_paper_filters(train + labelled.atoms, e_atom, ctx.cfg.data.filters)
+    new_train = filtered.kept
+    additions = [a for a in new_train if a.info.get("generator") == "active_learning"
+                 and a.info.get("al_round") is None]
+    for atoms in additions:
+        atoms.info["al_round"] = r
+    write(round_dir / paths.AL_TRAIN, new_train, format="extxyz")
+    write(round_dir / paths.AL_ADDED, additions, format="extxyz")
+    ctx.log(f"round {r}: {len(candidates)} new isomers, {len(labelled.failures)} failed "
+            f"labelling, {len(additions)} added after filters; refit ({al.refit})")
+    if al.refit == "grid":
+        result = run_grid_search(ctx, new_train, test, round_dir / "grid", e_atom)
+        next_xml = result.best_model_path
+    else:
+        soap, two_body = _selected_params(selected)
+        next_xml = run_gap_fit(new_train, round_dir / "refit", soap, two_body,
+                               fit_settings(ctx.cfg, e_atom)).xml_path
+    record.update({"n_added": len(additions), "n_label_failures": len(labelled.failures),
+                   "next_model": str(next_xml)})
+    return record
+
+
+def _selected_params(selected: dict):
+    from ..calculators.gap import SoapParams, TwoBodyParams
+
+    soap = SoapParams(**selected["soap"])
+    two_body = TwoBodyParams(**selected["two_body"]) if selected["two_body"] else None
+    return soap, two_body
+

@@ -1,0 +1,175 @@
+import numpy as np
+import pytest
+from ase.calculators.lj import LennardJones
+from ase.io import read
+
+from paper_artifact.calculators.gap import (
+    GapFitError,
+    GapFitSettings,
+    SoapParams,
+    TwoBodyParams,
+    build_gap_fit_command,
+    load_gap,
+    predict_energies,
+    run_gap_fit,
+    write_training_file,
+)
+from paper_artifact.structures import random_cluster
+
+TINY_SOAP = SoapParams(cutoff=4.0, n_max=3, l_max=3, n_sparse=15, cutoff_transition_width=0.5)
+TINY_2B = TwoBodyParams(cutoff=5.0, delta=0.1, theta_uniform=1.0, n_sparse=8)
+LJ_SETTINGS = GapFitSettings(e0=0.0, default_sigma_energy=0.001, default_sigma_force=0.01)
+
+
+def lj_clusters(count, sizes, seed):
+    """Clusters labelled by a Mg-scale Lennard-Jones potential (energy in info, forces arrays)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    clusters = []
+    for _ in range(count):
+        atoms = random_cluster(int(rng.choice(sizes)), rng)
+        atoms.calc = LennardJones(sigma=2.9, epsilon=0.05, rc=20.0)
+        atoms.info["ref_energy"] = atoms.get_potential_energy()
+        atoms.arrays["ref_forces"] = atoms.get_forces()
+        atoms.calc = None
+        clusters.append(atoms)
+    return clusters
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    train = lj_clusters(25, [5, 6, 7, 8], seed=1)
+    workdir = tmp_path_factory.mktemp("gap")
+    return train, run_gap_fit(train, workdir, TINY_SOAP, TINY_2B, LJ_SETTINGS)
+
+
+def test_command_exact_argv():
+    soap = SoapParams(
+        cutoff=4.25,
+        n_max=8,
+        l_max=6,
+        atom_sigma=0.5,
+        zeta=4.0,
+        delta=0.2,
+        n_sparse=200,
+        sparse_method="cur_points",
+        cutoff_transition_width=1.0,
+    )
+    two_body = TwoBodyParams(cutoff=7.0, delta=0.5, theta_uniform=1.5, n_sparse=20)
+    settings = GapFitSettings(
+        default_sigma_energy=0.0025,
+        default_sigma_force=0.025,
+        sparse_jitter=1e-8,
+        e0=-5444.1,
+        rnd_seed=3,
+        energy_key="dft_energy",
+        force_key="dft_forces",
+    )
+    argv = build_gap_fit_command("train.xyz", "gap.xml", soap, two_body, settings)
+    assert argv == [
+        "gap_fit",
+        "at_file=train.xyz",
+        "gap={soap cutoff=4.25 n_max=8 l_max=6 atom_sigma=0.5 zeta=4.0 delta=0.2 n_sparse=200 "
+        "sparse_method=cur_points cutoff_transition_width=1.0 covariance_type=dot_product : "
+        "distance_2b cutoff=7.0 delta=0.5 covariance_type=ard_se theta_uniform=1.5 n_sparse=20 "
+        "sparse_method=uniform}",
+        "default_sigma={0.0025 0.025 0.0 0.0}",
+        "e0=-5444.1",
+        "sparse_jitter=1e-08",
+        "energy_parameter_name=dft_energy",
+        "force_parameter_name=dft_forces",
+        "rnd_seed=3",
+        "do_copy_at_file=F",
+        "sparse_separate_file=T",
+        "gp_file=gap.xml",
+    ]
+    soap_only = build_gap_fit_command("t.xyz", "m.xml", soap, None, settings)
+    assert "distance_2b" not in soap_only[2] and soap_only[2].startswith("gap={soap ")
+
+
+def test_training_file_box_energies_forces(tmp_path):
+    clusters = lj_clusters(3, [6], seed=2)
+    path = write_training_file(clusters, tmp_path / "t.xyz", 30.0, "ref_energy", "ref_forces", 5.0)
+    frames = read(path, index=":")
+    for original, frame in zip(clusters, frames, strict=True):
+        assert frame.pbc.all()
+        np.testing.assert_allclose(frame.cell.lengths(), [30.0] * 3)
+        lo, hi = frame.positions.min(axis=0), frame.positions.max(axis=0)
+        np.testing.assert_allclose(lo + hi, [30.0] * 3, atol=1e-8)  # centred
+        assert frame.calc is None  # explicit keys, no calculator
+        assert frame.info["ref_energy"] == pytest.approx(original.info["ref_energy"], abs=1e-10)
+        np.testing.assert_allclose(
+            frame.arrays["ref_forces"], original.arrays["ref_forces"], atol=1e-7
+        )
+    no_forces = read(write_training_file(clusters, tmp_path / "e.xyz", 30.0, "ref_energy", None, 5))
+    assert "ref_forces" not in no_forces.arrays
+
+
+def test_training_file_rejects_small_box(tmp_path):
+    clusters = lj_clusters(2, [8], seed=3)
+    with pytest.raises(ValueError, match="structure 0 .* does not fit the 8.00 A box"):
+        write_training_file(clusters, tmp_path / "t.xyz", 8.0, "ref_energy", None, 5.0)
+
+
+def test_missing_reference_energy(tmp_path):
+    cluster = random_cluster(4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="structure 0 .*no reference energy"):
+        write_training_file([cluster], tmp_path / "t.xyz", 30.0, "ref_energy", None, 5.0)
+
+
+def test_fit_outputs(fitted):
+    _, model = fitted
+    assert model.xml_path.is_file() and model.log_path.is_file()
+    assert len(model.content_hash) == 64
+    assert model.fit_seconds > 0.0
+    assert 10.0 < model.peak_memory_mb < 5000.0
+
+
+def test_fit_reproduces_training_energies(fitted):
+    train, model = fitted
+    predicted = predict_energies(load_gap(model.xml_path), train)
+    reference = np.array([a.info["ref_energy"] for a in train])
+    sizes = np.array([len(a) for a in train])
+    error_per_atom = np.sqrt(np.mean(((predicted - reference) / sizes) ** 2))
+    spread_per_atom = np.std(reference / sizes)
+    assert error_per_atom < 0.1 * spread_per_atom
+
+
+def test_cluster_energy_independent_of_box(fitted):
+    from quippy.potential import Potential
+
+    _, model = fitted
+    calc = load_gap(model.xml_path)
+    assert calc.name == "quippy-gap"
+    cluster = random_cluster(30, np.random.default_rng(5))
+    free = predict_energies(calc, [cluster])[0]
+    direct = Potential(param_filename=str(model.xml_path))
+    for box in (30.0, 40.0):
+        boxed = cluster.copy()
+        boxed.cell = [box] * 3
+        boxed.center()
+        boxed.pbc = True
+        boxed.calc = direct
+        assert boxed.get_potential_energy() == pytest.approx(free, abs=1e-8)
+
+
+def test_rnd_seed_makes_fit_repeatable(fitted, tmp_path):
+    train, model = fitted
+    again = run_gap_fit(train, tmp_path, TINY_SOAP, TINY_2B, LJ_SETTINGS)
+    probe = lj_clusters(4, [9], seed=9)
+    np.testing.assert_allclose(
+        predict_energies(load_gap(again.xml_path), probe),
+        predict_energies(load_gap(model.xml_path), probe),
+        atol=1e-10,
+    )
+
+
+def test_gap_fit_error_quotes_abort_line(tmp_path):
+    train = lj_clusters(3, [5], seed=4)
+    bad = SoapParams(cutoff=4.0, n_max=2, l_max=2, n_sparse=5, sparse_method="no_such_method")
+    with pytest.raises(GapFitError, match="SYSTEM ABORT: unknown sparse method no_such_method"):
+        run_gap_fit(train, tmp_path, bad, None, LJ_SETTINGS)
+
+
+def test_load_gap_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.xml"):
+        load_gap(tmp_path / "nothing.xml")

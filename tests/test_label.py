@@ -1,0 +1,85 @@
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.calculators.calculator import all_changes
+from ase.calculators.lj import LennardJones
+
+from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY
+from paper_artifact.data.label import label_structures
+
+SIGMA, EPSILON = 2.9, 0.05
+lj_factory = partial(LennardJones, sigma=SIGMA, epsilon=EPSILON, rc=1.0e4, smooth=False)
+
+
+class FailsOnFourAtoms(LennardJones):
+    """Stands in for a DFT calculator whose SCF does not converge on some structures."""
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        if len(atoms) == 4:
+            raise RuntimeError("SCF did not converge in 300 cycles")
+        super().calculate(atoms, properties, system_changes)
+
+
+class ReturnsNaN(LennardJones):
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.results["energy"] = float("nan")
+
+
+def failing_factory():
+    return FailsOnFourAtoms(sigma=SIGMA, epsilon=EPSILON, rc=1.0e4, smooth=False)
+
+
+def pair_energy(r: float) -> float:
+    return 4 * EPSILON * ((SIGMA / r) ** 12 - (SIGMA / r) ** 6)
+
+
+def dimer(r: float) -> Atoms:
+    return Atoms("Mg2", positions=[[0, 0, 0], [0, 0, r]])
+
+
+def square(side: float) -> Atoms:
+    atoms = Atoms("Mg4", positions=[[0, 0, 0], [side, 0, 0], [0, side, 0], [side, side, 0]])
+    atoms.info["label"] = "square"
+    return atoms
+
+
+def test_energies_forces_and_method_are_stored():
+    structures = [dimer(3.0), dimer(3.5)]
+    calls = []
+    result = label_structures(structures, lj_factory, progress=lambda *a: calls.append(a))
+    energies = [atoms.info[REF_ENERGY_KEY] for atoms in result.labelled]
+    np.testing.assert_allclose(energies, [pair_energy(3.0), pair_energy(3.5)], rtol=1e-10)
+    # Force on the upper atom of a dimer: -dE/dr along +z, by central differences.
+    h = 1e-5
+    expected_fz = -(pair_energy(3.0 + h) - pair_energy(3.0 - h)) / (2 * h)
+    assert result.labelled[0].arrays[REF_FORCES_KEY][1, 2] == pytest.approx(expected_fz, rel=1e-6)
+    assert result.labelled[0].info[REF_METHOD_KEY] == "LennardJones"
+    assert result.failures.empty and calls == [(1, 2), (2, 2)]
+    assert REF_ENERGY_KEY not in structures[0].info  # inputs untouched
+
+
+def test_failing_structures_are_reported_and_never_labelled():
+    structures = [dimer(3.0), square(3.2), dimer(3.3)]
+    result = label_structures(structures, failing_factory, method="LJ test")
+    assert [len(atoms) for atoms in result.labelled] == [2, 2]
+    assert all(atoms.info[REF_METHOD_KEY] == "LJ test" for atoms in result.labelled)
+    assert result.failures.values.tolist() == [
+        [1, "square", "RuntimeError: SCF did not converge in 300 cycles"]
+    ]
+    nan_result = label_structures([dimer(3.0)], ReturnsNaN)
+    assert nan_result.labelled == [] and "non-finite" in nan_result.failures["error"][0]
+
+
+def test_process_pool_map_gives_the_same_labels():
+    structures = [dimer(3.0), square(3.2), dimer(3.3), square(3.4)]
+    serial = label_structures(structures, failing_factory)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        parallel = label_structures(structures, failing_factory, map_fn=pool.map)
+    assert [a.info[REF_ENERGY_KEY] for a in parallel.labelled] == [
+        a.info[REF_ENERGY_KEY] for a in serial.labelled
+    ]
+    assert parallel.failures["index"].tolist() == [1, 3]
