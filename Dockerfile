@@ -33,20 +33,22 @@ COPY pyproject.toml ./
 COPY docker/requirements_from_pyproject.py docker/constraints.txt docker/
 # PIP_EXTRAS is left unquoted on purpose: one extra per word.
 RUN python3 -m venv "${VIRTUAL_ENV}" \
- && python docker/requirements_from_pyproject.py pyproject.toml ${PIP_EXTRAS} > /tmp/requirements.txt \
+ && python docker/requirements_from_pyproject.py pyproject.toml ${PIP_EXTRAS} \
+      > /tmp/requirements.txt \
  && pip install setuptools==84.2.1 wheel==0.48.0 \
  && pip install -r /tmp/requirements.txt -c docker/constraints.txt \
  && rm /tmp/requirements.txt
 
-COPY README.md LICENSE reproduce.sh ./
+COPY README.md LICENSE reproduce.sh claims.yaml ./
 COPY paper_artifact/ paper_artifact/
 COPY configs/ configs/
 COPY expected_results/ expected_results/
-COPY data/reference/ data/reference/
+COPY data/ data/
 COPY docker/check_runtime.py docker/
+# Editable, as in tox: the package finds configs/, data/ and expected_results/ next to itself.
 # The dependencies are already installed (and pinned) above; build with the pinned setuptools.
-RUN pip install --no-deps --no-build-isolation . \
- && rm -rf build ./*.egg-info
+RUN pip install --no-deps --no-build-isolation --editable . \
+ && rm -rf build
 
 # Non-root user; the code stays owned by root (read-only), results go to the /out volume.
 RUN useradd --create-home --uid 1000 --user-group artifact \
@@ -54,9 +56,11 @@ RUN useradd --create-home --uid 1000 --user-group artifact \
  && chown artifact:artifact /out
 VOLUME ["/out"]
 
-# Inside the image reproduce.sh uses this environment instead of creating a venv.
-# One OpenMP/BLAS thread by default (override with `docker run -e OMP_NUM_THREADS=N`).
+# Inside the image reproduce.sh uses this environment instead of creating a venv, and writes to
+# /out when no --out is given. One OpenMP/BLAS thread by default
+# (raise it with `docker run -e OMP_NUM_THREADS=N`).
 ENV PAPER_ARTIFACT_IN_CONTAINER=1 \
+    PAPER_ARTIFACT_OUT=/out \
     MPLBACKEND=Agg \
     MPLCONFIGDIR=/tmp/matplotlib \
     OMP_NUM_THREADS=1 \
@@ -71,10 +75,12 @@ RUN python docker/check_runtime.py
 ARG VERSION=0.1.0
 ARG GIT_COMMIT=unknown
 LABEL org.opencontainers.image.title="mg-gap-artifact" \
-      org.opencontainers.image.description="Reproduction of Steshin et al., PCCP 2025: GAP for global optimisation of Mg clusters" \
+      org.opencontainers.image.description="Reproduction of Steshin et al., PCCP 2025 (GAP, Mg clusters)" \
       org.opencontainers.image.licenses="BSD-3-Clause" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${GIT_COMMIT}"
+# The image has no .git: the run manifest takes the commit from here.
+ENV PAPER_ARTIFACT_GIT_COMMIT=${GIT_COMMIT}
 
 ENTRYPOINT ["./reproduce.sh"]
 CMD ["--profile", "smoke", "--out", "/out"]

@@ -3,7 +3,7 @@
 # Needs root (it starts the private Docker engine of ../shared/tools/docker-sandbox.sh, a sibling
 # of the repository). Usage: bash .ci/docker_smoke.sh [OUT_DIR]   (default: results/docker-smoke)
 # Environment: IMAGE (default mg-gap-artifact), PROFILE (default smoke),
-#              DOCKER_SANDBOX (path of docker-sandbox.sh, default ../shared/tools/docker-sandbox.sh).
+#              DOCKER_SANDBOX (default ../shared/tools/docker-sandbox.sh).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
@@ -16,6 +16,10 @@ if [ ! -f "$SANDBOX" ]; then
   echo "docker_smoke.sh: $SANDBOX not found (set DOCKER_SANDBOX)" >&2
   exit 2
 fi
+if [ "$OUT" = / ] || [ "$OUT" = "$PWD" ]; then
+  echo "docker_smoke.sh: refusing to use $OUT as the output folder" >&2
+  exit 2
+fi
 seconds() { date +%s; }
 
 t0=$(seconds)
@@ -24,7 +28,10 @@ trap 'bash "$SANDBOX" stop' EXIT
 eval "$(bash "$SANDBOX" env)"
 t_engine=$(( $(seconds) - t0 ))
 
-commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+commit=$(git rev-parse --verify --quiet HEAD 2>/dev/null || echo unknown)
+if [ "$commit" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  commit="$commit-dirty"
+fi
 version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' pyproject.toml | head -n 1)
 t0=$(seconds)
 docker build --network=host \
@@ -34,7 +41,6 @@ t_build=$(( $(seconds) - t0 ))
 size=$(docker image inspect --format '{{.Size}}' "$IMAGE")
 
 # The image runs as uid 1000; CI runs as root, so the output folder is opened to every user.
-case "$OUT" in /|"$PWD") echo "docker_smoke.sh: refusing to use $OUT as the output folder" >&2; exit 2 ;; esac
 rm -rf "$OUT"
 mkdir -p "$OUT"
 chmod 0777 "$OUT"
@@ -44,5 +50,6 @@ docker run --rm --network=host -v "$OUT:/out" "$IMAGE" --profile "$PROFILE" --ou
 t_run=$(( $(seconds) - t0 ))
 
 echo "docker_smoke.sh: engine start ${t_engine} s, build ${t_build} s," \
-  "image $(( size / 1000000 )) MB, ${PROFILE} run ${t_run} s, exit code ${status}; outputs in ${OUT}"
+  "image $(( size / 1000000 )) MB, ${PROFILE} run ${t_run} s, exit code ${status};" \
+  "outputs in ${OUT}"
 exit "$status"

@@ -33,7 +33,7 @@ from paper_artifact.structures import random_cluster
 
 GLOBAL_MINIMA = {13: -44.326801, 38: -173.928427}  # Cambridge Cluster Database, LJ units
 GM_TOLERANCE = 1e-3
-CALL_BUDGET = {13: 20_000, 38: 40_000}
+CALL_BUDGET = {13: 10_000, 38: 20_000}
 # LJ-tuned settings (epsilon/k_B = 11605 K, so 3000 K = 0.26 epsilon; LJ time unit of Ar ~ 64 fs)
 LJ_MH = MHParams(
     temperature0=3000.0,
@@ -79,12 +79,14 @@ class Watcher(Calculator):
         self.target, self.budget = target, budget
         self.n_calls, self.started = 0, time.perf_counter()
         self.hit: tuple[int, float] | None = None
+        self.lowest = np.inf
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         self.inner.calculate(self.atoms, properties, system_changes)
         self.results = dict(self.inner.results)
         self.n_calls += 1
+        self.lowest = min(self.lowest, self.results["energy"])
         if self.results["energy"] <= self.target + GM_TOLERANCE:
             self.hit = (self.n_calls, time.perf_counter() - self.started)
             raise StopSearch
@@ -94,7 +96,7 @@ class Watcher(Calculator):
 
 def lj_start(n_atoms: int, seed: int) -> Atoms:
     rng = np.random.default_rng(np.random.SeedSequence([seed, n_atoms, 7]))
-    cluster = random_cluster(n_atoms, rng, min_distance=1.0, bond_length=1.5)
+    cluster = random_cluster(n_atoms, rng, min_distance=1.0, bond_length=1.5, candidates=8)
     atoms = Atoms(f"Ar{n_atoms}", positions=cluster.positions)
     check = atoms.copy()
     check.calc = LennardJones(epsilon=1.0, sigma=1.0, rc=1e3)
@@ -111,10 +113,10 @@ def run_ours(n_atoms: int, seed: int) -> dict:
         run_minima_hopping(lj_start(n_atoms, seed), watcher, LJ_MH, seed, None, 10**6)
     except StopSearch:
         pass
-    return {"calls": watcher.n_calls, "hit": watcher.hit}
+    return {"calls": watcher.n_calls, "hit": watcher.hit, "lowest": watcher.lowest}
 
 
-def run_ase(n_atoms: int, seed: int) -> dict:
+def run_ase(n_atoms: int, seed: int, temperature0: float, mdmin: int, timestep: float) -> dict:
     watcher = Watcher(GLOBAL_MINIMA[n_atoms], CALL_BUDGET[n_atoms])
     atoms = lj_start(n_atoms, seed)
     atoms.calc = watcher
@@ -124,9 +126,9 @@ def run_ase(n_atoms: int, seed: int) -> dict:
         try:
             hop = MinimaHopping(
                 atoms,
-                T0=LJ_MH.temperature0,
-                mdmin=LJ_MH.mdmin,
-                timestep=LJ_MH.md_timestep_fs,
+                T0=temperature0,
+                mdmin=mdmin,
+                timestep=timestep,
                 Ediff0=LJ_MH.ediff0,
                 fmax=0.05,  # ASE default; its minima_threshold (0.5 A) is in sigma here
                 rng=np.random.RandomState(seed),
@@ -136,7 +138,7 @@ def run_ase(n_atoms: int, seed: int) -> dict:
             pass
         finally:
             os.chdir(cwd)
-    return {"calls": watcher.n_calls, "hit": watcher.hit}
+    return {"calls": watcher.n_calls, "hit": watcher.hit, "lowest": watcher.lowest}
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -148,6 +150,7 @@ def summarise(runs: list[dict]) -> dict:
         "median_calls": float(np.median(calls)) if calls else None,
         "median_seconds": float(np.median(seconds)) if seconds else None,
         "calls_per_run": [r["calls"] if r["hit"] else None for r in runs],
+        "lowest_energy_per_run": [round(float(r["lowest"]), 4) for r in runs],
     }
 
 
@@ -155,16 +158,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[13, 38])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", default=["ours", "ase"])
+    parser.add_argument("--ase-T0", type=float, default=LJ_MH.temperature0)
+    parser.add_argument("--ase-mdmin", type=int, default=LJ_MH.mdmin)
+    parser.add_argument("--ase-timestep", type=float, default=LJ_MH.md_timestep_fs)
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_minima_hopping.json"))
     args = parser.parse_args()
-    report = {"params": LJ_MH.__dict__, "budget": CALL_BUDGET, "results": {}}
+    ase_settings = {"T0": args.ase_T0, "mdmin": args.ase_mdmin, "timestep": args.ase_timestep}
+    report = {
+        "seeds": [args.first_seed, args.first_seed + args.seeds],
+        "params": LJ_MH.__dict__,
+        "ase": ase_settings,
+        "budget": CALL_BUDGET,
+        "results": {},
+    }
     for n_atoms in args.sizes:
         for method in args.methods:
-            runner = run_ours if method == "ours" else run_ase
             runs = []
-            for seed in range(args.seeds):
-                runs.append(runner(n_atoms, seed))
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                if method == "ours":
+                    runs.append(run_ours(n_atoms, seed))
+                else:
+                    runs.append(run_ase(n_atoms, seed, *ase_settings.values()))
                 print(f"LJ{n_atoms} {method} seed {seed}: {runs[-1]}", flush=True)
             report["results"][f"LJ{n_atoms}_{method}"] = summarise(runs)
             print(f"LJ{n_atoms} {method}: {report['results'][f'LJ{n_atoms}_{method}']}", flush=True)

@@ -116,6 +116,12 @@ def main() -> None:
     parser.add_argument("--conv-tol", type=float, default=DFTSettings.conv_tol)
     parser.add_argument("--xc", default=DFTSettings.xc)
     parser.add_argument("--density-fit", action="store_true")
+    parser.add_argument(
+        "--max-memory-mb",
+        type=int,
+        default=6000,
+        help="6000 keeps Mg13's 4-index ERIs in memory (much faster than direct J)",
+    )
     parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument("--summary", type=Path, default=None, help="write the summary JSON here")
     parser.add_argument("--cache", type=Path, default=None, help="sqlite EnergyCache file")
@@ -127,6 +133,7 @@ def main() -> None:
         conv_tol=args.conv_tol,
         density_fit=args.density_fit,
         threads=args.threads,
+        max_memory_mb=args.max_memory_mb,
     )
     cache = EnergyCache(args.cache) if args.cache else None
     summary = compare(lowest_distinct_minima(MINIMA_FILE, args.count), settings, cache, args.csv)

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 from . import paths
+from .calculators.factory import SPEC_HELP
+
+GAUSSIAN_DEFAULT_FMAX = 0.00045 * 51.42208619  # Ha/Bohr -> eV/A
 
 DESCRIPTION = """\
 Reproduce Steshin et al., PCCP 2025 (DOI 10.1039/D5CP02189H): a GAP (SOAP + 2b) for Mg clusters,
@@ -28,6 +31,11 @@ def _add_run_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="default", help="profile name in configs/ (default: default)")
     parser.add_argument("--config", type=Path, help="a config YAML file instead of a profile name")
     parser.add_argument("--out", type=Path, help="run folder (default: results/<profile>/)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set active_learning.known_gm=Mg56.xyz "
+                             "(VALUE is parsed as YAML; repeatable)")
+    parser.add_argument("--cluster", type=Path, metavar="FILE",
+                        help="executor settings from configs/clusters/*.yaml (local, slurm)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,15 +68,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     claims = sub.add_parser("claims", help="write and print the paper-claims report for a run folder")
     _add_run_dir(claims)
+
+    energy = sub.add_parser("energy", help="energies (optionally relaxed) of every structure in a file")
+    energy.add_argument("structures", type=Path, help="any ASE-readable file (extxyz, db, log)")
+    energy.add_argument("--calculator", required=True, help=SPEC_HELP)
+    energy.add_argument("--relax", action="store_true", help="relax each structure first")
+    energy.add_argument("--fmax", type=float, default=GAUSSIAN_DEFAULT_FMAX,
+                        help="relaxation force threshold, eV/A (default: Gaussian's 0.00045 Ha/Bohr)")
+    energy.add_argument("--steps", type=int, default=500, help="maximum relaxation steps")
+    energy.add_argument("--threads", type=int, default=1, help="OpenMP threads for DFT")
+    energy.add_argument("--out", type=Path, help="CSV file (default: <structures>.energies.csv)")
+
+    hop = sub.add_parser("hop", help="one minima-hopping run; writes every minimum found")
+    hop.add_argument("--calculator", required=True, help=SPEC_HELP)
+    start = hop.add_mutually_exclusive_group(required=True)
+    start.add_argument("--atoms", type=int, metavar="N", help="start from a random N-atom cluster")
+    start.add_argument("--start", type=Path, metavar="FILE", help="start from this structure")
+    hop.add_argument("--seed", type=int, default=0)
+    hop.add_argument("--steps", type=int, default=200, help="MH steps (paper: 200)")
+    hop.add_argument("--target-energy", type=float, help="stop at or below this energy")
+    hop.add_argument("--temperature", type=float, help="initial MD temperature, K (paper: 2000)")
+    hop.add_argument("--mdmin", type=int, help="MD stops after this many minima (paper: 60)")
+    hop.add_argument("--out", type=Path, default=Path("mh_out"), help="output folder")
     return parser
 
 
 def _load(args: argparse.Namespace):
-    from .config import load_config, load_profile
+    import yaml
 
-    overrides = {}
+    from .config import load_config, load_profile
+    from .configtree import deep_merge, to_plain
+
+    overrides: dict = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got '{item}'")
+        node = overrides
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
     if getattr(args, "dataset", None):
-        overrides = {"data": {"datasets": [str(p.resolve()) for p in args.dataset]}}
+        overrides = deep_merge(overrides, {"data": {"datasets": [str(p.resolve())
+                                                                 for p in args.dataset]}})
+    if args.cluster:
+        from .executor import load_cluster_config
+
+        overrides = deep_merge(overrides, {"executor": to_plain(load_cluster_config(args.cluster))})
     cfg = load_config(args.config, overrides) if args.config else load_profile(args.profile, overrides)
     run_dir = args.out or paths.default_run_dir(cfg.profile)
     return cfg, Path(run_dir).resolve()
@@ -90,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "energy":
+        from .commands import energy_command
+
+        return energy_command(args)
+    if args.command == "hop":
+        from .commands import hop_command
+
+        return hop_command(args)
+
     from .stages import STAGES
 
     if args.command == "stages":
@@ -113,6 +169,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         for stage in runner.stages:
             state = "up to date" if runner.is_current(stage) else "would run"
             print(f"  {stage.name:<16} {state:<11} sections: {', '.join(stage.config_sections)}")
+        al = cfg.active_learning
+        if al.target_size and al.known_gm is None:
+            print(f"  warning: active learning on Mg{al.target_size} needs its known GM: "
+                  "--set active_learning.known_gm=FILE")
         return 0
     if args.command == "check":
         from .check import check_run, update_expected

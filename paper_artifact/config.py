@@ -96,6 +96,7 @@ class GOConfig:
 class RefineConfig:
     """Local relaxation of the n_lowest GAP isomers per GO size with the reference calculator."""
 
+    sizes: tuple[int, ...] = ()  # empty: every GO size; others appear only in Table 2
     n_lowest: int = 10
     fmax: float = 0.0231  # eV/A, Gaussian's default max-force criterion (0.00045 Ha/Bohr)
     max_steps: int = 300
@@ -201,5 +202,11 @@ def _validate(cfg: Config, source: str) -> None:
         raise ConfigError(
             f"{source}: 'data.selection_size' {data.selection_size} is not in 'data.test_sizes'"
         )
+    missing = sorted(set(cfg.refine.sizes) - set(cfg.go.sizes))
+    if missing:
+        raise ConfigError(f"{source}: 'refine.sizes' {missing} are not in 'go.sizes'")
+    if cfg.dft_check.refine_size and cfg.dft_check.refine_size not in cfg.go.sizes:
+        raise ConfigError(f"{source}: 'dft_check.refine_size' {cfg.dft_check.refine_size} is not "
+                          "in 'go.sizes'")
     if cfg.seed < 0:
         raise ConfigError(f"{source}: 'seed' must be >= 0, got {cfg.seed}")

@@ -70,7 +70,7 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
             try:
                 return _coerce(option, value, source, key)
             except ConfigError as exc:
-                errors.append(str(exc))
+                errors.append(exc)
         raise errors[0] if len(errors) == 1 else ConfigError(
             f"{source}: '{key}' has an invalid value {value!r} for type {_name(tp)}"
         )

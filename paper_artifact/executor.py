@@ -22,11 +22,13 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
+from .configtree import build
 
 logger = logging.getLogger(__name__)
 
@@ -331,61 +333,7 @@ def open_executor(settings: ExecutorSettings | None = None) -> Executor:
     return Executor(settings or ExecutorSettings())
 
 
-def _check_keys(data: dict, allowed: Sequence[str], path: Path, prefix: str = "") -> None:
-    for key in data:
-        if key not in allowed:
-            raise ValueError(
-                f"{path}: unknown key {prefix + str(key)!r} (allowed: {', '.join(allowed)})"
-            )
-
-
-def _typed(value: Any, expected: type, key: str, path: Path) -> Any:
-    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{path}: key {key!r} must be an integer, got {value!r}")
-    if expected is str and not isinstance(value, str):
-        raise ValueError(f"{path}: key {key!r} must be a string, got {value!r}")
-    if expected is bool and not isinstance(value, bool):
-        raise ValueError(f"{path}: key {key!r} must be true or false, got {value!r}")
-    if expected is tuple:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{path}: key {key!r} must be a list of strings, got {value!r}")
-        value = tuple(value)
-    return value
-
-
-_SLURM_TYPES = {
-    "partition": str, "account": str, "walltime": str, "nodes_per_block": int,
-    "cores_per_node": int, "max_blocks": int, "worker_init": tuple, "scheduler_options": tuple,
-    "exclusive": bool, "interchange_address": str,
-}
-_SLURM_OPTIONAL = ("partition", "account", "cores_per_node", "interchange_address")
-_SETTINGS_TYPES = {"backend": str, "workers": int, "omp_threads": int, "retries": int,
-                   "run_dir": str}
-
-
 def load_cluster_config(path: str | os.PathLike) -> ExecutorSettings:
     """Read ``ExecutorSettings`` from a YAML file such as ``configs/clusters/local.yaml``."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of executor settings")
-    _check_keys(data, [f.name for f in fields(ExecutorSettings)], path)
-    kwargs = {
-        key: _typed(value, _SETTINGS_TYPES[key], key, path)
-        for key, value in data.items() if key != "slurm"
-    }
-    slurm_data = data.get("slurm") or {}
-    if not isinstance(slurm_data, dict):
-        raise ValueError(f"{path}: key 'slurm' must be a mapping")
-    _check_keys(slurm_data, [f.name for f in fields(SlurmSettings)], path, prefix="slurm.")
-    slurm_kwargs = {
-        key: None if value is None and key in _SLURM_OPTIONAL
-        else _typed(value, _SLURM_TYPES[key], f"slurm.{key}", path)
-        for key, value in slurm_data.items()
-    }
-    try:
-        return ExecutorSettings(**kwargs, slurm=SlurmSettings(**slurm_kwargs))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    return build(ExecutorSettings, yaml.safe_load(path.read_text()) or {}, str(path))

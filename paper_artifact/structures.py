@@ -52,7 +52,7 @@ def random_cluster(
     rng: np.random.Generator,
     min_distance: float = 2.7,
     bond_length: float = MG_NEAREST_NEIGHBOUR,
-    candidates: int = 8,
+    candidates: int = 64,
     max_tries: int = 100_000,
 ) -> Atoms:
     """A compact random Mg cluster grown atom by atom.

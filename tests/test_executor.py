@@ -162,7 +162,8 @@ def test_shipped_cluster_configs_load():
         ("backend: local\nworker: 2\n", "unknown key 'worker'"),
         ("backend: slurm\nslurm:\n  queue: debug\n", "unknown key 'slurm.queue'"),
         ("backend: local\nworkers: two\n", "'workers' must be an integer"),
-        ("backend: cloud\n", "backend must be one of"),
+        ("backend: cloud\n", "'backend' must be one of"),
+        ("backend: slurm\nslurm:\n  max_blocks: 0\n", "max_blocks must be >= 1"),
     ],
 )
 def test_bad_cluster_config_names_file_and_key(tmp_path, text, message):

@@ -7,6 +7,7 @@ cgroups); the test skips, with the script's output as the reason, only when that
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def slurm_executor(slurm_cluster, tmp_path_factory):
                 partition="debug",
                 walltime="00:10:00",
                 nodes_per_block=1,
-                cores_per_node=os.cpu_count(),
+                cores_per_node=slurm_cluster_cpus(),
                 max_blocks=1,
                 exclusive=False,
                 interchange_address="127.0.0.1",
@@ -76,7 +77,27 @@ def slurm_executor(slurm_cluster, tmp_path_factory):
             ),
         )
         with open_executor(settings) as executor:
+            wait_for_running_block()
             yield executor
+
+
+def slurm_cluster_cpus():
+    sinfo = subprocess.run(["sinfo", "--noheader", "--format=%c"], capture_output=True,
+                           text=True, check=True, timeout=30)
+    return int(sinfo.stdout.split()[0])
+
+
+def wait_for_running_block(timeout_s=120):
+    """Fail (rather than hang in map) when Slurm does not start the Parsl block job."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        squeue = subprocess.run(["squeue", "--noheader", "--format=%i %T"], capture_output=True,
+                                text=True, timeout=30)
+        if " RUNNING" in squeue.stdout:
+            return
+        time.sleep(1)
+    jobs = subprocess.run(["scontrol", "show", "job"], capture_output=True, text=True, timeout=30)
+    pytest.fail(f"the Parsl block job did not start within {timeout_s} s:\n{jobs.stdout}")
 
 
 def test_slurm_map_in_input_order_inside_slurm_job(slurm_executor):

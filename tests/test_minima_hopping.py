@@ -146,6 +146,7 @@ def test_softening_finds_lowest_curvature_mode():
 
 
 def test_reaches_lj13_global_minimum_and_stops():
+    calls = []
     result = run_minima_hopping(
         lj_start(13, 9),
         lj(),
@@ -154,9 +155,13 @@ def test_reaches_lj13_global_minimum_and_stops():
         workdir=None,
         max_steps=300,
         target_energy=LJ13_GM,
+        progress=lambda *args: calls.append(args),
     )
     assert result.stop_reason == "target_energy"
     assert 0 < result.n_steps < 300
+    assert [c[0] for c in calls] == list(range(1, result.n_steps + 1))
+    best = [c[4] for c in calls]
+    assert best == sorted(best, reverse=True) and best[-1] == result.best_energy
     assert result.best_energy == pytest.approx(LJ13_GM, abs=1e-4)
 
 

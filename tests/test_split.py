@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
@@ -56,6 +57,21 @@ def test_count_table_and_figure(tmp_path):
     assert axes.get_xlabel() and axes.get_ylabel() == "structures"
     heights = sorted((bar.get_x() + bar.get_width() / 2, bar.get_height()) for bar in axes.patches)
     assert heights == [(3, 2), (4, 1), (5, 3)]
+    # The filter's count table with a split column draws the same bars (plus unused sizes).
+    filter_counts = pd.DataFrame(
+        {
+            "n_atoms": [2, 3, 4, 5],
+            "kept": [1, 2, 1, 3],
+            "split": ["unused", "train", "test", "train"],
+        }
+    )
+    bars = counts_figure(filter_counts).axes[0].patches
+    assert sorted((bar.get_x() + bar.get_width() / 2, bar.get_height()) for bar in bars) == [
+        (2, 1),
+        *heights,
+    ]
+    with pytest.raises(ValueError, match="count table needs columns"):
+        counts_figure(pd.DataFrame({"n_atoms": [3], "read": [2]}))
     path = write_counts_figure(table, tmp_path / "figs" / "counts.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in path.parent.iterdir()] == ["counts.png"]  # no temporary left

@@ -1,8 +1,11 @@
 """Persistent energy/force cache so that no structure is computed twice across runs or stages.
 
-The store is one sqlite3 file. Every `put` is its own transaction, so a process killed at any
+The store is one sqlite3 file with sqlite's default rollback journal (WAL mode gave "disk I/O
+error" under concurrent writers on this machine's /tmp, and needs shared memory that network file
+systems lack). Every `put` is its own transaction with synchronous=FULL, so a process killed at any
 moment (kill -9 included) leaves either the whole row or nothing; several processes may share the
-file (sqlite serialises writers; we wait up to `timeout` seconds for the lock).
+file (sqlite serialises writers; each waits up to `timeout` seconds for the lock). Connections are
+opened per operation, so an EnergyCache object is safe to use after fork.
 
 Key = sha256 of (atomic numbers, positions rounded to 1e-6 Angstrom, method settings string).
 Positions are rounded to integer micro-Angstrom before hashing, so -0.0 and 0.0 hash equally.
@@ -57,12 +60,15 @@ class EnergyCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._timeout = timeout
-        with self._connect() as connection:
-            connection.execute(_SCHEMA)
+        connection = self._connect()
+        try:
+            with connection:
+                connection.execute(_SCHEMA)
+        finally:
+            connection.close()
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=self._timeout)
-        connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         return connection
 

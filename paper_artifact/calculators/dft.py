@@ -54,6 +54,9 @@ class DFTSettings:
     damping: float = 0.5  # rung 2
     max_cycle: int = 100  # per rung
     threads: int = 1
+    # PySCF max_memory; above ~1.1 nao^4/1e6 MB the 4-index ERIs are kept in memory instead of a
+    # direct J build every cycle (Mg13, nao 247: use 6000)
+    max_memory_mb: int = 4000
     use_gpu: bool = False
     reuse_density_max_shift: float = 0.5  # Angstrom; reuse previous density if all atoms moved less
     verbose: int = 0  # PySCF log level (4 = SCF iterations), written to stdout
@@ -61,8 +64,17 @@ class DFTSettings:
     def cache_key(self) -> str:
         """Settings that change the result (not threads/GPU/ladder knobs), as a stable string."""
         result_defining = (
-            "xc", "basis", "cartesian", "conv_tol", "conv_tol_grad", "grid_level", "atom_grid",
-            "spin", "charge", "density_fit", "auxbasis",
+            "xc",
+            "basis",
+            "cartesian",
+            "conv_tol",
+            "conv_tol_grad",
+            "grid_level",
+            "atom_grid",
+            "spin",
+            "charge",
+            "density_fit",
+            "auxbasis",
         )
         values = asdict(self)
         fields = [f"{name}={values[name]!r}" for name in result_defining]
@@ -86,8 +98,10 @@ def _check_gpu() -> None:
 
 def build_molecule(atoms: Atoms, settings: DFTSettings) -> gto.Mole:
     return gto.M(
-        atom=[(symbol, tuple(position)) for symbol, position in
-              zip(atoms.get_chemical_symbols(), atoms.positions, strict=True)],
+        atom=[
+            (symbol, tuple(position))
+            for symbol, position in zip(atoms.get_chemical_symbols(), atoms.positions, strict=True)
+        ],
         unit="Angstrom",
         basis=settings.basis,
         cart=settings.cartesian,
@@ -108,6 +122,7 @@ def _make_scf(mol: gto.Mole, settings: DFTSettings):
     if settings.conv_tol_grad is not None:
         mf.conv_tol_grad = settings.conv_tol_grad
     mf.max_cycle = settings.max_cycle
+    mf.max_memory = settings.max_memory_mb
     if settings.density_fit:
         mf = mf.density_fit(auxbasis=settings.auxbasis)
     if settings.use_gpu:
@@ -126,8 +141,11 @@ def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "struct
 
     def attempt(name, mf, guess):
         mf.kernel(dm0=guess)
-        tried.append(f"{name}: {'converged' if mf.converged else 'not converged'}"
-                     f" after E={float(mf.e_tot):.8f} Ha")
+        status = "converged" if mf.converged else "not converged"
+        tried.append(
+            f"{name}: {status} after {getattr(mf, 'cycles', '?')} cycles,"
+            f" E={float(mf.e_tot):.8f} Ha"
+        )
         return mf
 
     mf = attempt("DIIS", _make_scf(mol, settings), dm0)
@@ -142,14 +160,16 @@ def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "struct
     shifted = attempt("level shift + damping", shifted, best_dm)
     if shifted.converged:
         # Level shift does not change the converged density; recompute cleanly for gradients.
-        final = attempt("DIIS from level-shifted density", _make_scf(mol, settings),
-                        shifted.make_rdm1())
+        final = attempt(
+            "DIIS from level-shifted density", _make_scf(mol, settings), shifted.make_rdm1()
+        )
         if final.converged:
             return final, tried
     best_dm = shifted.make_rdm1()
 
-    smeared = addons.smearing(_make_scf(mol, settings), sigma=settings.smearing_sigma,
-                              method="fermi")
+    smeared = addons.smearing(
+        _make_scf(mol, settings), sigma=settings.smearing_sigma, method="fermi"
+    )
     smeared = attempt(f"Fermi smearing sigma={settings.smearing_sigma} Ha", smeared, best_dm)
     if smeared.converged:
         best_dm = smeared.make_rdm1()
@@ -177,8 +197,13 @@ class PySCFDFT(Calculator):
     implemented_properties = ("energy", "forces")
     _atom_energy_cache: dict[tuple[str, str], float] = {}
 
-    def __init__(self, settings: DFTSettings | None = None, cache: EnergyCache | None = None,
-                 label: str | None = None, **kwargs):
+    def __init__(
+        self,
+        settings: DFTSettings | None = None,
+        cache: EnergyCache | None = None,
+        label: str | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.settings = settings or DFTSettings()
         if self.settings.use_gpu:
@@ -188,7 +213,8 @@ class PySCFDFT(Calculator):
         self._last_positions: np.ndarray | None = None
         self._last_numbers: np.ndarray | None = None
         self._last_dm = None
-        self.last_scf_log: list[str] = []
+        self.last_scf_log: list[str] = []  # one entry per ladder rung tried in the last SCF
+        self.last_initial_guess = ""
         self.last_wall_time = 0.0
 
     def _initial_density(self, atoms: Atoms):
@@ -213,13 +239,15 @@ class PySCFDFT(Calculator):
                 if cached.forces is not None:
                     self.results["forces"] = cached.forces
                 return
-        label = self.atoms.info.get("label", self.structure_label or
-                                    self.atoms.get_chemical_formula())
+        label = self.atoms.info.get(
+            "label", self.structure_label or self.atoms.get_chemical_formula()
+        )
         start = time.perf_counter()
         with lib.with_omp_threads(settings.threads):
             mol = build_molecule(self.atoms, settings)
-            mf, self.last_scf_log = run_scf(mol, settings, self._initial_density(self.atoms),
-                                            label=label)
+            dm0 = self._initial_density(self.atoms)
+            self.last_initial_guess = "minao" if dm0 is None else "previous density"
+            mf, self.last_scf_log = run_scf(mol, settings, dm0, label=label)
             energy = float(mf.e_tot) * Hartree
             forces = None
             if want_forces:
@@ -236,7 +264,7 @@ class PySCFDFT(Calculator):
             self.cache.put(self.atoms, key, energy, forces)
 
     def isolated_atom_energy(self, symbol: str = "Mg", spin: int = 0) -> float:
-        """E(atom) in eV with the same settings (closed-shell singlet for Mg), cached per settings."""
+        """E(atom) in eV, same settings (closed-shell singlet for Mg); cached per settings."""
         atom_settings = replace(self.settings, spin=spin, charge=0)
         key = (symbol, atom_settings.cache_key())
         if key not in self._atom_energy_cache:

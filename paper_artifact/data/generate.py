@@ -160,16 +160,10 @@ def _candidates_of_size(
         kind: np.random.default_rng(np.random.SeedSequence([seed, n_atoms, index]))
         for index, kind in enumerate(KINDS)
     }
-    random_set = [
-        _cluster(
-            random_cluster(
-                n_atoms, rngs["random"], min_distance=params.random_min_distance
-            ).positions,
-            "random",
-            k,
-        )
-        for k in range(params.n_random)
-    ]
+    random_set = []
+    for k in range(params.n_random):
+        cluster = random_cluster(n_atoms, rngs["random"], min_distance=params.random_min_distance)
+        random_set.append(_cluster(cluster.positions, "random", k))
     fragments = []
     for k in range(params.n_fragment):
         motif = params.motifs[k % len(params.motifs)]
@@ -186,16 +180,11 @@ def _candidates_of_size(
         minima.append(_derived(start, relaxed.positions, "relaxed", k, relax_converged=converged))
     parents = minima or starts
 
-    rattled = [
-        _derived(
-            parent,
-            parent.positions
-            + rngs["rattled"].normal(scale=params.rattle_amplitude, size=(n_atoms, 3)),
-            "rattled",
-            k,
-        )
-        for k, parent in ((k, parents[k % len(parents)]) for k in range(params.n_rattled))
-    ]
+    rattled = []
+    for k in range(params.n_rattled):
+        parent = parents[k % len(parents)]
+        noise = rngs["rattled"].normal(scale=params.rattle_amplitude, size=(n_atoms, 3))
+        rattled.append(_derived(parent, parent.positions + noise, "rattled", k))
     strained = []
     for k in range(params.n_strained):
         parent = parents[k % len(parents)]

@@ -20,6 +20,7 @@ from ase.calculators.calculator import Calculator
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY
 
 FAILURE_COLUMNS = ["index", "label", "error"]
+PROGRESS_REPORTS = 20  # progress lines per call, at most (plus the final one)
 
 
 @dataclass
@@ -71,18 +72,20 @@ def label_structures(
     atoms_list: list[Atoms],
     calc_factory: Callable[[], Calculator],
     map_fn: Callable[[Callable, Iterable], Iterator] = map,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str], None] | None = None,
     method: str | None = None,
 ) -> LabelResult:
     """Label every structure with a fresh calculator from calc_factory().
 
     Results go to info[REF_ENERGY_KEY] (eV), arrays[REF_FORCES_KEY] (eV/A) and
     info[REF_METHOD_KEY] (method, else the calculator's class name) of copies of the inputs.
-    progress(done, total) is called after each finished task.
+    progress (e.g. a logger) gets a "labelled done/total" line about every 5 % of the tasks
+    and at the end.
     """
     tasks = [(k, atoms, calc_factory, method) for k, atoms in enumerate(atoms_list)]
     labelled: dict[int, Atoms] = {}
     failures = []
+    report_every = max(1, len(tasks) // PROGRESS_REPORTS)
     for done, outcome in enumerate(map_fn(label_one, tasks), start=1):
         source = atoms_list[outcome.index]
         if outcome.error is not None:
@@ -95,8 +98,8 @@ def label_structures(
             if outcome.forces is not None:
                 atoms.arrays[REF_FORCES_KEY] = outcome.forces
             labelled[outcome.index] = atoms
-        if progress is not None:
-            progress(done, len(tasks))
+        if progress is not None and (done % report_every == 0 or done == len(tasks)):
+            progress(f"labelled {done}/{len(tasks)} ({len(failures)} failed)")
     failure_table = pd.DataFrame(failures, columns=FAILURE_COLUMNS).astype({"index": int})
     return LabelResult(
         labelled=[labelled[k] for k in sorted(labelled)],

@@ -67,18 +67,36 @@ def split_count_table(train: list[Atoms], test: list[Atoms]) -> pd.DataFrame:
     )
 
 
-def counts_figure(count_table: pd.DataFrame) -> Figure:
-    figure = Figure(figsize=(8, 3.5))
-    axes = figure.subplots()
-    for column, colour in (("train", "tab:blue"), ("test", "tab:orange")):
-        shown = count_table[count_table[column] > 0]
-        axes.bar(
-            shown["n_atoms"], shown[column], color=colour, label=f"{column} ({shown[column].sum()})"
+SPLIT_COLOURS = {"train": "tab:blue", "test": "tab:orange", "unused": "tab:gray"}
+
+
+def _per_split(count_table: pd.DataFrame) -> pd.DataFrame:
+    """Wide table n_atoms x {train, test[, unused]} from either accepted table layout."""
+    columns = set(count_table.columns)
+    if {"n_atoms", "train", "test"} <= columns:
+        return count_table.set_index("n_atoms")[["train", "test"]]
+    if {"n_atoms", "kept", "split"} <= columns:
+        wide = count_table.pivot_table(
+            index="n_atoms", columns="split", values="kept", aggfunc="sum", fill_value=0
         )
+        return wide[[name for name in SPLIT_COLOURS if name in wide.columns]]
+    raise ValueError(
+        "count table needs columns (n_atoms, train, test) as from split_count_table, or "
+        f"(n_atoms, kept, split) as the filter counts plus a split column; got {sorted(columns)}"
+    )
+
+
+def counts_figure(count_table: pd.DataFrame) -> Figure:
+    """Structures per cluster size, one colour per split."""
+    wide = _per_split(count_table)
+    figure = Figure(figsize=(8, 3.8), layout="constrained")
+    axes = figure.subplots()
+    for name in wide.columns:
+        shown = wide[name][wide[name] > 0]
+        axes.bar(shown.index, shown, color=SPLIT_COLOURS[name], label=f"{name} ({shown.sum()})")
     axes.set_xlabel("cluster size n (Mg$_n$)")
     axes.set_ylabel("structures")
-    axes.legend()
-    figure.tight_layout()
+    figure.legend(loc="outside upper center", ncols=len(wide.columns), frameon=False)
     return figure
 
 
@@ -99,7 +117,7 @@ def _atomic_path(path: Path):
 
 
 def write_counts_figure(count_table: pd.DataFrame, path: str | Path) -> Path:
-    """Bar chart of structures per size, train and test coloured apart (format from suffix)."""
+    """counts_figure saved to path (format from the suffix), atomically."""
     path = Path(path)
     with _atomic_path(path) as temporary:
         counts_figure(count_table).savefig(

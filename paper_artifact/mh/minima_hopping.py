@@ -7,7 +7,7 @@ One MH step = one escape trial from the current minimum:
      minimisation with finite-difference Hessian-vector products (Schoenborn et al., J. Chem.
      Phys. 130, 144108 (2009); Amsler & Goedecker, J. Chem. Phys. 133, 224104 (2010)).
   2. Velocity-Verlet MD until the potential energy has passed `mdmin` minima along the trajectory.
-  3. Local relaxation with an ASE optimizer.
+  3. Local relaxation with an ASE optimizer, from the MD frame at the last Epot minimum.
   4. Feedback. If the new minimum is the current one (escape failed): T *= beta_same and no
      acceptance test. Otherwise T *= beta_old if it was visited before, T *= beta_new if new, and
      it is accepted when E_new - E_current < Ediff (then Ediff *= alpha_accept, else
@@ -258,6 +258,7 @@ class _Hopper:
         energies = [atoms.get_potential_energy()]
         n_minima = 0
         for _ in range(p.max_md_steps):
+            previous_positions = atoms.positions.copy()
             forces = dyn.step(forces)
             energies.append(atoms.get_potential_energy())
             if self.fragmented(atoms):
@@ -265,6 +266,7 @@ class _Hopper:
             if len(energies) >= 3 and energies[-2] < energies[-3] and energies[-2] <= energies[-1]:
                 n_minima += 1
                 if n_minima >= p.mdmin:
+                    atoms.positions = previous_positions  # relax from the Epot minimum
                     break
         atoms.set_momenta(np.zeros_like(atoms.positions))
         converged = self.relax(atoms)

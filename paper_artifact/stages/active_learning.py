@@ -164,7 +164,7 @@ def run_round(ctx: StageContext, r: int, round_dir: Path, model_xml: Path, known
             ctx.cfg.data.filters.uniqueness_tol)]
         labelled = label_structures(candidates, reference_factory(ctx.cfg, ctx.paths),
                                     map_fn=executor.map, progress=ctx.log)
-    filtered = apply_paper_filters(train + labelled.atoms, e_atom, ctx.cfg.data.filters)
+    filtered = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters)
     new_train = filtered.kept
     additions = [a for a in new_train if a.info.get("generator") == "active_learning"
                  and a.info.get("al_round") is None]

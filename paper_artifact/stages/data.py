@@ -10,7 +10,7 @@ from ..data.filters import apply_paper_filters
 from ..data.generate import generate_candidates
 from ..data.ingest import read_many
 from ..data.label import label_structures
-from ..data.split import split_by_size, write_counts_figure, write_structures
+from ..data.split import split_by_size, write_counts_figure, write_extxyz_atomically
 from ..runner import StageContext
 from .common import executor_for, reference_atom_energy, reference_factory, stage_seed
 
@@ -32,21 +32,21 @@ def run(ctx: StageContext) -> None:
         with executor_for(ctx) as executor:
             labelled = label_structures(candidates, reference_factory(ctx.cfg, ctx.paths),
                                         map_fn=executor.map, progress=ctx.log)
-        structures += labelled.atoms
+        structures += labelled.labelled
         failures = labelled.failures
-        ctx.log(f"labelled {len(labelled.atoms)}, failed {len(failures)}")
+        ctx.log(f"labelled {len(labelled.labelled)}, failed {len(failures)}")
     e_atom = reference_atom_energy(ctx.cfg)
     filtered = apply_paper_filters(structures, e_atom, cfg.filters)
-    train, test = split_by_size(filtered.kept, cfg.train_sizes, cfg.test_sizes)
+    train, test, _ = split_by_size(filtered.kept, cfg.train_sizes, cfg.test_sizes)
     ctx.log(f"kept {len(filtered.kept)}: train {len(train)}, test {len(test)}")
     if not train or not test:
         raise RuntimeError(f"data stage produced an empty split (train {len(train)}, test "
                            f"{len(test)}); check data.train_sizes/test_sizes against the data")
-    write_structures(train, ctx.out / paths.DATA_TRAIN)
-    write_structures(test, ctx.out / paths.DATA_TEST)
+    write_extxyz_atomically(train, ctx.out / paths.DATA_TRAIN)
+    write_extxyz_atomically(test, ctx.out / paths.DATA_TEST)
     if cfg.external_test:
         external = read_many([p.resolve() for p in cfg.external_test], strict=cfg.strict)
-        write_structures(external.atoms, ctx.out / paths.DATA_EXTERNAL_TEST)
+        write_extxyz_atomically(external.atoms, ctx.out / paths.DATA_EXTERNAL_TEST)
     drops = pd.concat([ingested.drops.assign(stage="ingest"),
                        filtered.drops.assign(stage="filter")], ignore_index=True)
     drops.to_csv(ctx.out / paths.DATA_DROPS, index=False)

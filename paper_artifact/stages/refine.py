@@ -130,8 +130,9 @@ def compare_with_known(ctx: StageContext, refined_gm: dict[int, Atoms], calc_fac
 def run(ctx: StageContext) -> None:
     cfg = ctx.cfg
     e_atom = reference_atom_energy(cfg)
+    sizes = cfg.refine.sizes or cfg.go.sizes
     lowest = {n: read(ctx.input("go", paths.go_lowest(n)), f":{cfg.refine.n_lowest}")
-              for n in cfg.go.sizes}
+              for n in sizes}
     factory = reference_factory(cfg, ctx.paths)
     table, refined, failures = refine_isomers(ctx, lowest, factory, cfg.refine.fmax,
                                               cfg.refine.max_steps, e_atom,

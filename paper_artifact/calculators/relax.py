@@ -1,0 +1,54 @@
+"""Local relaxation with ASE optimizers, shared by the GAP, Gupta and DFT stages.
+
+Gaussian's default geometry-convergence test has four criteria (atomic units):
+max force 0.00045 Ha/Bohr, RMS force 0.0003 Ha/Bohr, max displacement 0.0018 Bohr and
+RMS displacement 0.0012 Bohr (Opt=Tight: 0.000015, 0.00001, 0.00006, 0.00004). Gaussian also
+accepts a geometry when the forces are 100x below threshold regardless of the displacements.
+Here only the max force criterion is used: an ASE optimizer stops when max_i |F_i| < fmax
+(note ASE takes the norm of each atom's force vector, Gaussian the largest Cartesian component,
+so ASE's test is slightly stricter at the same number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.optimize import BFGS, FIRE, LBFGS
+from ase.units import Bohr, Hartree
+
+GAUSSIAN_DEFAULT_FMAX = 0.00045 * Hartree / Bohr  # eV/A (= 0.02314)
+OPTIMIZERS = {"BFGS": BFGS, "FIRE": FIRE, "LBFGS": LBFGS}
+
+
+@dataclass(frozen=True)
+class RelaxResult:
+    atoms: Atoms  # relaxed copy carrying a SinglePointCalculator (energy, forces)
+    energy: float  # eV
+    converged: bool
+    n_steps: int
+
+
+def relax(
+    atoms: Atoms,
+    calc: Calculator,
+    fmax: float = GAUSSIAN_DEFAULT_FMAX,
+    steps: int = 1000,
+    optimizer: str = "BFGS",
+    logfile: str | None = None,
+    trajectory: str | None = None,
+) -> RelaxResult:
+    """Relax a copy of `atoms` with `calc`; the input is not modified."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"relax: optimizer {optimizer!r} is not one of {sorted(OPTIMIZERS)}")
+    work = atoms.copy()
+    work.calc = calc
+    dynamics = OPTIMIZERS[optimizer](work, logfile=logfile, trajectory=trajectory)
+    converged = bool(dynamics.run(fmax=fmax, steps=steps))
+    energy = float(work.get_potential_energy())
+    forces = work.get_forces()
+    relaxed = work.copy()
+    relaxed.calc = SinglePointCalculator(relaxed, energy=energy, forces=forces)
+    return RelaxResult(atoms=relaxed, energy=energy, converged=converged, n_steps=dynamics.nsteps)

@@ -1,0 +1,125 @@
+import re
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from paper_artifact.calculators.cache import EnergyCache
+from paper_artifact.calculators.dft import DFTSettings, PySCFDFT, SCFConvergenceError
+from paper_artifact.units import (
+    E_MG1_PAPER_HARTREE,
+    HARTREE_EV,
+    binding_energy_per_atom_kcal,
+)
+
+TIGHT = DFTSettings(conv_tol=1e-9, conv_tol_grad=1e-6)
+
+
+def _mg2(distance):
+    return Atoms("Mg2", positions=[[0.0, 0.0, 0.0], [0.0, 0.0, distance]])
+
+
+def _diis_cycles(calc):
+    return int(re.match(r"DIIS: converged after (\d+) cycles", calc.last_scf_log[0]).group(1))
+
+
+def test_mg_atom_matches_gaussian_bp86_631gd():
+    # paper: E(Mg1) = -200.0696953 Ha with Gaussian BP86/6-31G(d)
+    energy_hartree = PySCFDFT(TIGHT).isolated_atom_energy() / HARTREE_EV
+    assert abs(energy_hartree - E_MG1_PAPER_HARTREE) < 20e-6
+
+
+def test_mg2_forces_match_finite_difference_of_energy():
+    distance, step = 3.4, 2e-3
+    calc = PySCFDFT(TIGHT)
+    atoms = _mg2(distance)
+    atoms.calc = calc
+    forces = atoms.get_forces()
+    energies = []
+    for shifted in (distance + step, distance - step):
+        atoms.positions[1, 2] = shifted
+        energies.append(atoms.get_potential_energy())
+        assert calc.last_initial_guess == "previous density"
+    numerical = -(energies[0] - energies[1]) / (2 * step)  # force on atom 2 along z
+    assert forces[1, 2] == pytest.approx(numerical, abs=2e-3)
+    assert forces[0, 2] == pytest.approx(-forces[1, 2], abs=1e-6)
+    assert np.abs(forces[:, :2]).max() < 1e-6
+
+
+def test_previous_density_speeds_up_nearby_geometry():
+    calc = PySCFDFT(DFTSettings())
+    atoms = _mg2(3.5)
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    cold = _diis_cycles(calc)
+    atoms.positions[1, 2] += 0.02
+    atoms.get_potential_energy()
+    assert calc.last_initial_guess == "previous density"
+    assert _diis_cycles(calc) < cold
+
+
+def test_cache_hit_skips_scf(tmp_path):
+    cache = EnergyCache(tmp_path / "dft.sqlite")
+    first = _mg2(3.5)
+    first.calc = PySCFDFT(cache=cache)
+    forces = first.get_forces()  # forces first, so the row holds energy and forces
+    energy = first.get_potential_energy()
+    second_calc = PySCFDFT(cache=cache)
+    second = _mg2(3.5)
+    second.calc = second_calc
+    assert second.get_potential_energy() == energy
+    assert np.array_equal(second.get_forces(), forces)
+    assert second_calc.last_scf_log == []  # no SCF was run
+
+
+def test_cache_key_separates_result_defining_settings():
+    base = DFTSettings()
+    assert DFTSettings(threads=2, max_cycle=300).cache_key() == base.cache_key()
+    for changed in (
+        DFTSettings(density_fit=True),
+        DFTSettings(grid_level=5),
+        DFTSettings(xc="BP86"),
+        DFTSettings(cartesian=False),
+    ):
+        assert changed.cache_key() != base.cache_key()
+
+
+def test_unconverged_scf_raises_with_label_and_rungs():
+    settings = DFTSettings(conv_tol=1e-12, conv_tol_grad=1e-10, max_cycle=1)
+    atoms = Atoms("Mg", positions=[[0.0, 0.0, 0.0]])
+    atoms.info["label"] = "atom-under-test"
+    atoms.calc = PySCFDFT(settings)
+    with pytest.raises(SCFConvergenceError, match="atom-under-test") as error:
+        atoms.get_potential_energy()
+    for rung in ("DIIS", "level shift", "Fermi smearing", "newton"):
+        assert rung in str(error.value)
+
+
+def test_use_gpu_without_gpu4pyscf_is_a_clear_error():
+    pytest.importorskip("pyscf")
+    try:
+        import gpu4pyscf  # noqa: F401
+
+        pytest.skip("gpu4pyscf is installed")
+    except ImportError:
+        pass
+    with pytest.raises(RuntimeError, match="use_gpu"):
+        PySCFDFT(DFTSettings(use_gpu=True))
+
+
+@pytest.mark.slow
+def test_mg13_minima_binding_energies_match_gaussian():
+    from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE, lowest_distinct_minima
+
+    calc = PySCFDFT(DFTSettings(threads=2))
+    e_atom = calc.isolated_atom_energy()
+    for reference in lowest_distinct_minima(MINIMA_FILE, 3):
+        atoms = Atoms(reference.numbers, positions=reference.positions)
+        atoms.calc = calc
+        ours = binding_energy_per_atom_kcal(atoms.get_potential_energy(), 13, e_atom)
+        gaussian = binding_energy_per_atom_kcal(
+            float(reference.info["energy_hartree"]) * HARTREE_EV,
+            13,
+            E_MG1_PAPER_HARTREE * HARTREE_EV,
+        )
+        assert abs(ours - gaussian) < 0.02, reference.info["label"]
