@@ -49,7 +49,7 @@ if [ "$MODE" = test ]; then
   exec "$PY" -m tox -e py,lint -- "$@"
 fi
 
-OUT=${OUT:-results/$PROFILE}
+OUT=${OUT:-${PAPER_ARTIFACT_OUT:-results/$PROFILE}}
 start=$(date +%s)
 "$PY" -m paper_artifact run --profile "$PROFILE" --out "$OUT"
 if [ "$UPDATE" = 1 ]; then

@@ -264,11 +264,11 @@ COMPARERS = {"csv": compare_csv, "extxyz": compare_extxyz, "image": compare_imag
              "json": compare_json}
 
 
-def update_expected(cfg: Config, run_dir: Path) -> str:
+def update_expected(cfg: Config, run_dir: Path, target: Path | None = None) -> str:
     """Copy every promised file of the run into expected_results/<profile>/; report what moved."""
     from .promises import promised_specs
 
-    target = expected_dir(cfg.profile)
+    target = target or expected_dir(cfg.profile)
     specs = promised_specs(cfg)
     lines = [f"updating expected_results/{cfg.profile}/ from {run_dir}"]
     if target.exists():

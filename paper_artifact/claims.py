@@ -136,6 +136,47 @@ METRICS["refined_gm_total_e_bond_mg44"] = _refined_total(44)
 METRICS["refined_gm_total_e_bond_mg46"] = _refined_total(46)
 
 
+@metric("cutoff_with_highest_hcp_fraction")
+def _hcp_cutoff(run_dir: Path):
+    table = _csv(run_dir, "figures", "fig7_lattice_motifs.csv")
+    hcp = table[table.lattice == "hcp"].groupby("cutoff")["fraction_equal"].mean()
+    if hcp.max() == 0.0:
+        raise NotAvailable("no hcp-like atom at any cutoff")
+    return float(hcp.idxmax())
+
+
+@metric("max_fcc_bcc_equal_fraction")
+def _fcc_bcc(run_dir: Path):
+    table = _csv(run_dir, "figures", "fig7_lattice_motifs.csv")
+    return float(table[table.lattice.isin(["fcc", "bcc"])]["fraction_equal"].max())
+
+
+@metric("lattice_separation_threshold")
+def _threshold(run_dir: Path):
+    return float(_csv(run_dir, "figures", "fig7_lattice_motifs.csv")["separation_threshold"].iloc[0])
+
+
+@metric("fraction_com_step_in_3.5_4.5")
+def _com_step(run_dir: Path):
+    table = _csv(run_dir, "figures", "fig5_com_profiles.csv")
+    inside = []
+    for _, profile in table.groupby("n_atoms"):
+        distances = profile.sort_values("rank")["com_distance"].to_numpy()
+        after = int(profile["step_after"].iloc[0])
+        if not 0 < after < len(distances):
+            inside.append(False)
+            continue
+        inside.append(3.5 <= 0.5 * (distances[after - 1] + distances[after]) <= 4.5)
+    return float(np.mean(inside))
+
+
+@metric("magic_sizes_found")
+def _magic(run_dir: Path):
+    table = _csv(run_dir, "figures", "fig6_binding_energy.csv")
+    gms = table[(table.source == "reference") & (table.kind == "gm")]
+    return sorted(int(n) for n in gms[gms.local_minimum.astype(bool)].n_atoms)
+
+
 @metric("train_test_counts")
 def _counts(run_dir: Path):
     counts = _csv(run_dir, "data", paths.DATA_COUNTS)
@@ -175,7 +216,7 @@ def judge(compare: dict, paper, ours) -> bool:
 def _tolerance_text(compare: dict) -> str:
     kind = compare["kind"]
     tol = compare.get("tolerance")
-    return {"abs": f"|ours - paper| <= {tol}", "at_most": f"ours <= paper + {tol}",
+    return {"abs": f"abs(ours - paper) <= {tol}", "at_most": f"ours <= paper + {tol}",
             "at_least": f"ours >= paper - {tol}", "range": "paper range",
             "equal": "equal", "contains": "all paper sizes found"}[kind]
 
@@ -209,7 +250,7 @@ def evaluate_claims(profile: str, run_dir: Path, claims_file: Path = paths.CLAIM
 
 def _round(value):
     if isinstance(value, float | np.floating):
-        return float(f"{float(value):.6g}")
+        return float(f"{float(value):.10g}")
     return value
 
 

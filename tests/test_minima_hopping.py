@@ -196,3 +196,16 @@ def test_target_structure_stop():
     )
     assert result.stop_reason == "target_structure"
     assert result.best_energy == pytest.approx(LJ13_GM, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_start_that_bfgs_blows_apart_is_relaxed_with_fire():
+    from paper_artifact.structures import random_cluster
+
+    rng = np.random.default_rng(np.random.SeedSequence([9, 38, 7]))
+    cluster = random_cluster(38, rng, min_distance=1.0, bond_length=1.5, candidates=8)
+    start = Atoms("Ar38", positions=cluster.positions)
+    result = run_minima_hopping(start, lj(), LJ_PARAMS, seed=0, workdir=None, max_steps=0)
+    # BFGS alone ends at E ~ -7 with 31 fragments; a compact LJ38 minimum is below -150
+    assert n_fragments(result.best_atoms.positions, 1.8 * 2 ** (1 / 6)) == 1
+    assert result.best_energy < -150.0

@@ -235,6 +235,7 @@ class PySCFDFT(Calculator):
         if self.cache is not None:
             cached = self.cache.get(self.atoms, key)
             if cached is not None and (cached.forces is not None or not want_forces):
+                self.last_scf_log = []  # no SCF run: result from the cache
                 self.results = {"energy": cached.energy}
                 if cached.forces is not None:
                     self.results["forces"] = cached.forces

@@ -105,7 +105,7 @@ def plot(df: pd.DataFrame) -> Figure:
         ax.plot([low, high], [low, high], color="k", linewidth=0.8, label="y = x")
         split = points["split"].iloc[0]
         ax.set_title(f"({chr(ord('c') + index)}) Mg$_{{{n}}}$, {split} set")
-        ax.set_xlabel(f"DFT $E_{{bond}}$, {KCAL_PER_ATOM}")
+        ax.set_xlabel(f"reference $E_{{bond}}$, {KCAL_PER_ATOM}")
         ax.set_ylabel(f"GAP $E_{{bond}}$, {KCAL_PER_ATOM}")
         ax.legend()
     for index in range(len(sizes), 2 * (n_rows - 1)):

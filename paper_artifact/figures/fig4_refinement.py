@@ -71,9 +71,10 @@ def plot(df: pd.DataFrame) -> Figure:
         s=14,
         color="tab:blue",
         alpha=0.7,
-        label="refined GAP isomers (DFT)",
+        label="refined GAP isomers (reference)",
     )
-    for marker, (source, group) in zip("D^v*", known.groupby("source"), strict=False):
+    groups = known.groupby("source") if not known.empty else []
+    for marker, (source, group) in zip("D^v*", groups, strict=False):
         ax.scatter(
             group["n_atoms"],
             group["e_bond_kcal"],
@@ -84,7 +85,7 @@ def plot(df: pd.DataFrame) -> Figure:
             label=f"known GM: {source}",
         )
     ax.set_xlabel("cluster size n, atoms")
-    ax.set_ylabel(f"DFT $E_{{bond}}$, {KCAL_PER_ATOM}")
+    ax.set_ylabel(f"reference $E_{{bond}}$, {KCAL_PER_ATOM}")
     ax.set_title("(a)")
     ax.legend(fontsize=8)
 
@@ -104,9 +105,9 @@ def plot(df: pd.DataFrame) -> Figure:
         low = min(chosen["e_bond_ref_kcal"].min(), chosen["e_bond_gap_kcal"].min())
         high = max(chosen["e_bond_ref_kcal"].max(), chosen["e_bond_gap_kcal"].max())
         ax.plot([low, high], [low, high], color="k", linewidth=0.8, label="y = x")
-    ax.set_xlabel(f"DFT $E_{{bond}}$, {KCAL_PER_ATOM}")
+    ax.set_xlabel(f"reference $E_{{bond}}$, {KCAL_PER_ATOM}")
     ax.set_ylabel(f"GAP $E_{{bond}}$, {KCAL_PER_ATOM}")
-    ax.set_title("(b) labels: DFT rank")
+    ax.set_title("(b) labels: reference rank")
     ax.legend(fontsize=8)
 
     ax = axes[2]

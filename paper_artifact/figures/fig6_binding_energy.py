@@ -82,10 +82,10 @@ def plot(df: pd.DataFrame) -> Figure:
         isomers["e_bond_kcal"],
         s=8,
         color="tab:gray",
-        label="low-lying isomers (DFT)",
+        label="low-lying isomers (reference)",
     )
     ref_gm = reference[reference["kind"] == "gm"]
-    _gm_lines(ax, ref_gm, "GM (DFT)", "-", "tab:blue")
+    _gm_lines(ax, ref_gm, "GM (reference)", "-", "tab:blue")
     _mark_sizes(
         ax,
         sorted(ref_gm.loc[ref_gm["local_minimum"], "n_atoms"]),
@@ -95,7 +95,7 @@ def plot(df: pd.DataFrame) -> Figure:
     ax.set_title("(a)")
 
     ax = axes[1]
-    _gm_lines(ax, ref_gm, "GM (DFT)", "-", "tab:blue")
+    _gm_lines(ax, ref_gm, "GM (reference)", "-", "tab:blue")
     gap_gm = gap[gap["kind"] == "gm"]
     _gm_lines(ax, gap_gm, "GM (GAP)", "--", "tab:orange")
     gm_minima = df[(df["kind"] == "gm") & df["local_minimum"].astype(bool)]

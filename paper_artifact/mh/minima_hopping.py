@@ -425,11 +425,19 @@ def run_minima_hopping(
         state = _State(0, params.temperature0, params.ediff0, 0, {}, 0, minima=[])
         hopper = _Hopper(symbols, calc, params, rng, state)
         start = hopper.atoms_at(atoms.positions)
-        if not hopper.relax(start):
-            raise RuntimeError("run_minima_hopping: relaxation of the start structure failed")
+        converged = hopper.relax(start)
         state.fragment_cutoff = params.fragmentation_factor * median_nearest_neighbour(
             start.positions
         )
+        if not converged or hopper.fragmented(start):
+            # quasi-Newton steps can blow apart a random start with close contacts: redo it
+            # with FIRE, whose steps are limited by the velocity damping
+            start = hopper.atoms_at(atoms.positions)
+            if not FIRE(start, logfile=None).run(fmax=params.fmax, steps=params.max_relax_steps):
+                raise RuntimeError("run_minima_hopping: relaxation of the start structure failed")
+            state.fragment_cutoff = params.fragmentation_factor * median_nearest_neighbour(
+                start.positions
+            )
         if hopper.fragmented(start):
             raise ValueError("run_minima_hopping: the relaxed start structure is fragmented")
         hopper.add_minimum(start, fingerprint(start, fp_params), 0)

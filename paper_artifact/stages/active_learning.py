@@ -28,7 +28,7 @@ from ..data.label import label_structures
 from ..mh.fingerprint import fingerprint, fingerprint_distance
 from ..runner import StageContext
 from .common import executor_for, reference_atom_energy, reference_factory, stage_seed
-from .fit import copy_model, evaluate, fit_settings, run_grid_search
+from .fit import copy_model, external_test, fit_settings, run_grid_search, write_evaluation
 from .hopping import make_tasks, merge_by_size, run_tasks
 
 ROUND_FILE = "round.json"
@@ -118,9 +118,7 @@ def run(ctx: StageContext) -> None:
                  for a in _read_if(ctx.work / f"round{r}" / paths.AL_ADDED)]
     write(ctx.out / paths.AL_ADDED, all_added, format="extxyz")
     final_xml = copy_model(model_xml, ctx.out / paths.MODEL_DIR)
-    metrics, structures = evaluate(final_xml, train, test, e_atom)
-    metrics.to_csv(ctx.out / paths.FIT_METRICS, index=False)
-    structures.to_csv(ctx.out / paths.FIT_PREDICTIONS, index=False)
+    write_evaluation(ctx.out, final_xml, train, test, e_atom, external_test(ctx))
 
 
 def _read_if(path: Path) -> list[Atoms]:

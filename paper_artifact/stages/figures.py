@@ -48,6 +48,13 @@ def binding_energies(refined: pd.DataFrame, gap_gms: dict[int, Atoms], e_atom: f
     return pd.DataFrame(rows)
 
 
+def titled(fig, cfg):
+    """Name the reference method on every figure: Gupta-labelled runs are not DFT."""
+    name = {"gupta": "Gupta Mg potential", "dft": "BP86/6-31G(d) (PySCF)"}[cfg.reference.calculator]
+    fig.suptitle(f"{cfg.profile} profile; reference: {name}", fontsize=9, y=1.0)
+    return fig
+
+
 def run(ctx: StageContext) -> None:
     cfg = ctx.cfg
     e_atom = reference_atom_energy(cfg)
@@ -55,7 +62,7 @@ def run(ctx: StageContext) -> None:
     predictions = pd.read_csv(ctx.input("active_learning", paths.FIT_PREDICTIONS))
     df = fig3_accuracy.compute(metrics, predictions,
                                fig3_accuracy.Fig3Params(cfg.fit.regression_sizes))
-    common.write(df, fig3_accuracy.plot(df), ctx.out, "fig3_accuracy")
+    common.write(df, titled(fig3_accuracy.plot(df), cfg), ctx.out, "fig3_accuracy")
 
     refined = pd.read_csv(ctx.input("refine", paths.REFINE_TABLE))
     runs = pd.read_csv(ctx.input("go", paths.GO_SUMMARY))
@@ -65,29 +72,29 @@ def run(ctx: StageContext) -> None:
     known_fig = None
     if len(known_ok):
         known_fig = pd.DataFrame({
-            "n_atoms": known_ok["n_atoms"], "source": "known GM",
+            "n_atoms": known_ok["n_atoms"], "source": "relaxed with the reference",
             "e_bond_kcal": known_ok["known_e_bond_total_kcal"] / known_ok["n_atoms"]})
     df = fig4_refinement.compute(refined, runs, known_fig, fig4_refinement.Fig4Params(
         cfg.analysis.refinement_plot_sizes))
-    common.write(df, fig4_refinement.plot(df), ctx.out, "fig4_refinement")
+    common.write(df, titled(fig4_refinement.plot(df), cfg), ctx.out, "fig4_refinement")
 
     refined_gms = by_size(read(ctx.input("refine", paths.REFINE_GM), ":"))
     gap_gms = by_size(read(ctx.input("go", paths.GO_GM), ":"))
     df = fig5_com_profiles.compute(refined_gms, cfg.analysis.core)
-    common.write(df, fig5_com_profiles.plot(df), ctx.out, "fig5_com_profiles")
+    common.write(df, titled(fig5_com_profiles.plot(df), cfg), ctx.out, "fig5_com_profiles")
 
     df = fig6_binding_energy.compute(binding_energies(refined, gap_gms, e_atom))
-    common.write(df, fig6_binding_energy.plot(df), ctx.out, "fig6_binding_energy")
+    common.write(df, titled(fig6_binding_energy.plot(df), cfg), ctx.out, "fig6_binding_energy")
 
     df = fig7_lattice_motifs.compute(refined_gms, cfg.analysis.motifs)
-    common.write(df, fig7_lattice_motifs.plot(df), ctx.out, "fig7_lattice_motifs")
+    common.write(df, titled(fig7_lattice_motifs.plot(df), cfg), ctx.out, "fig7_lattice_motifs")
     ctx.log(f"lattice separation threshold (paper: 0.01): "
             f"{df['separation_threshold'].iloc[0]:.4f}")
 
     table_params = table1_refined_gm.TableParams(e_atom_ev=e_atom)
     known_table = None
     if len(known_ok):
-        known_table = pd.DataFrame({"n_atoms": known_ok["n_atoms"], "source": "known GM",
+        known_table = pd.DataFrame({"n_atoms": known_ok["n_atoms"], "source": "relaxed with the reference",
                                     "e_bond_total_kcal": known_ok["known_e_bond_total_kcal"]})
     symmetry = PointGroupParams(tolerance=cfg.analysis.pointgroup_tolerance)
     table = table1_refined_gm.compute(refined_gms, known_table, table_params, cfg.analysis.core,

@@ -38,12 +38,14 @@ def copy_model(xml_path: Path, target_dir: Path) -> Path:
     return target_dir / xml_path.name
 
 
-def evaluate(model_xml: Path, train: list[Atoms], test: list[Atoms],
-             e_atom_ev: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-size metrics (paper Figure 3a,b) and per-structure E_bond pairs (Figure 3c-f)."""
+def evaluate(model_xml: Path, train: list[Atoms], test: list[Atoms], e_atom_ev: float,
+             external: list[Atoms] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-size metrics (paper Figure 3a,b) and per-structure E_bond pairs (Figure 3c-f);
+    `external` (e.g. the Gaussian Mg13 minima) is reported as split 'external'."""
     calc = load_gap(model_xml)
     metrics, structures = [], []
-    for split, atoms_list in (("train", train), ("test", test)):
+    splits = [("train", train), ("test", test)] + ([("external", external)] if external else [])
+    for split, atoms_list in splits:
         predicted = predict_energies(calc, atoms_list)
         reference = reference_energies(atoms_list, REF_ENERGY_KEY)
         metrics.append(per_size_metrics(atoms_list, predicted, reference, e_atom_ev)
@@ -85,16 +87,27 @@ def run_grid_search(ctx: StageContext, train: list[Atoms], test: list[Atoms], wo
                            progress=report)
 
 
+def external_test(ctx: StageContext) -> list[Atoms]:
+    path = ctx.paths.stage("data") / paths.DATA_EXTERNAL_TEST
+    return read(path, ":") if path.exists() else []
+
+
+def write_evaluation(out: Path, model_xml: Path, train: list[Atoms], test: list[Atoms],
+                     e_atom_ev: float, external: list[Atoms]) -> pd.DataFrame:
+    metrics, structures = evaluate(model_xml, train, test, e_atom_ev, external)
+    metrics.to_csv(out / paths.FIT_METRICS, index=False)
+    structures.to_csv(out / paths.FIT_PREDICTIONS, index=False)
+    return metrics
+
+
 def write_fit_outputs(out: Path, result: GridSearchResult, model_xml: Path, train: list[Atoms],
-                      test: list[Atoms], e_atom_ev: float) -> dict:
+                      test: list[Atoms], e_atom_ev: float, external: list[Atoms]) -> dict:
     from ..calculators.gap import model_hash
 
     result.table.to_csv(out / paths.FIT_GRID_TABLE, index=False)
     result.per_size.to_csv(out / paths.FIT_GRID_PER_SIZE, index=False)
     final_xml = copy_model(model_xml, out / paths.MODEL_DIR)
-    metrics, structures = evaluate(final_xml, train, test, e_atom_ev)
-    metrics.to_csv(out / paths.FIT_METRICS, index=False)
-    structures.to_csv(out / paths.FIT_PREDICTIONS, index=False)
+    metrics = write_evaluation(out, final_xml, train, test, e_atom_ev, external)
     info = summary(result, metrics, model_hash(final_xml))
     (out / paths.FIT_SELECTED).write_text(json.dumps(info, indent=2))
     return info
@@ -105,7 +118,8 @@ def run(ctx: StageContext) -> None:
     test = read(ctx.input("data", paths.DATA_TEST), ":")
     e_atom = reference_atom_energy(ctx.cfg)
     result = run_grid_search(ctx, train, test, ctx.work / "grid", e_atom)
-    info = write_fit_outputs(ctx.out, result, result.best_model_path, train, test, e_atom)
+    info = write_fit_outputs(ctx.out, result, result.best_model_path, train, test, e_atom,
+                             external_test(ctx))
     ctx.log(f"selected SOAP {info['soap']} 2b {info['two_body']}; average RMSE train "
             f"{info['train_average_rmse_kcal_mol_atom']:.4f}, test "
             f"{info['test_average_rmse_kcal_mol_atom']:.4f} kcal/mol/atom")

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from ase import Atoms
 
 from ..calculators.factory import make_calculator
@@ -81,7 +80,3 @@ def merge_by_size(tasks: list[MHTask], results: list[MHResult], params: MHParams
         merged.setdefault(task.n_atoms, []).extend(result.minima)
     return {n: unique_isomers(minima, params.fp_threshold, params.energy_tol)
             for n, minima in sorted(merged.items())}
-
-
-def energies(atoms_list: Sequence[Atoms]) -> np.ndarray:
-    return np.array([a.info["energy"] for a in atoms_list])

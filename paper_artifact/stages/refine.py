@@ -75,10 +75,11 @@ def refine_isomers(ctx: StageContext, lowest: dict[int, list[Atoms]], calc_facto
                              "reason": f"fragmented into {result['fragments']} pieces"})
             continue
         final = result["atoms"]
-        row = {"n_atoms": n, "isomer_rank_gap": rank, "e_gap_before_ev": atoms.info["energy"],
+        e_gap = float(atoms.get_potential_energy())  # stored with the GO minimum
+        row = {"n_atoms": n, "isomer_rank_gap": rank, "e_gap_before_ev": e_gap,
                "e_ref_ev": result["energy_ev"], "converged": result["converged"],
                "relax_steps": result["n_steps"],
-               "e_bond_gap_kcal": e_bond_kcal(atoms.info["energy"], n, e_atom),
+               "e_bond_gap_kcal": e_bond_kcal(e_gap, n, e_atom),
                "e_bond_ref_kcal": e_bond_kcal(result["energy_ev"], n, e_atom)}
         row["e_bond_ref_total_kcal"] = row["e_bond_ref_kcal"] * n
         if gap is not None:
@@ -86,6 +87,7 @@ def refine_isomers(ctx: StageContext, lowest: dict[int, list[Atoms]], calc_facto
             probe.calc = gap
             row["e_gap_after_ev"] = float(probe.get_potential_energy())
         rows.append(row)
+        final.calc = None  # the energy goes to info, written once to extxyz
         final.info.update({"n_atoms": n, "isomer_rank_gap": rank, "energy": result["energy_ev"]})
         refined.append(final)
     table = pd.DataFrame(rows)

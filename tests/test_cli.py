@@ -1,0 +1,91 @@
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase.io import read, write
+
+from paper_artifact.cli import main
+from paper_artifact.structures import random_cluster
+
+
+def test_help_explains_profiles(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for word in ("smoke", "default", "dft-mini", "paper", "results/<profile>/"):
+        assert word in out
+
+
+def test_stages_lists_pipeline(capsys):
+    assert main(["stages"]) == 0
+    out = capsys.readouterr().out
+    names = [line.split()[0] for line in out.strip().splitlines()]
+    assert names == ["data", "fit", "active_learning", "go", "refine", "dft_check", "figures"]
+
+
+def test_plan_validates_every_profile(capsys):
+    for profile in ("smoke", "default", "dft-mini", "paper"):
+        assert main(["plan", "--profile", profile]) == 0
+    assert "needs its known GM" in capsys.readouterr().out  # the paper profile's Mg56 GM
+
+
+def test_bad_config_is_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 1\ngo:\n  n_strats: 3\n")
+    assert main(["plan", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "bad.yaml: unknown key 'go.n_strats'" in err
+
+
+def test_set_override_is_typed(capsys):
+    assert main(["plan", "--profile", "smoke", "--set", "go.n_starts=x"]) == 1
+    assert "'go.n_starts' must be an integer" in capsys.readouterr().err
+
+
+def test_energy_command_gupta_dimer_by_hand(tmp_path):
+    # Gupta dimer at r0: E = 2 * (A - xi), parameters from data/reference/gupta_mg_parameters.json
+    from ase import Atoms
+
+    from paper_artifact.units import KCAL_MOL_EV
+
+    structures = [Atoms("Mg2", positions=[[0, 0, 0], [0, 0, 2.691017]]),
+                  random_cluster(6, np.random.default_rng(1))]
+    write(tmp_path / "in.extxyz", structures)
+    out = tmp_path / "e.csv"
+    assert main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gupta",
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table["index"]) == [0, 1] and list(table["n_atoms"]) == [2, 6]
+    expected = 2 * (1.249626 - 5.017854) * KCAL_MOL_EV
+    assert table.energy_ev[0] == pytest.approx(expected, rel=1e-9)
+    assert table.e_bond_kcal_mol_atom[0] == pytest.approx(1.249626 - 5.017854, rel=1e-9)
+
+
+def test_energy_command_relax_and_failure(tmp_path):
+    write(tmp_path / "in.extxyz", [random_cluster(5, np.random.default_rng(2))])
+    out = tmp_path / "e.csv"
+    assert main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gupta", "--relax",
+                 "--out", str(out)]) == 0
+    relaxed = read(tmp_path / "e.relaxed.extxyz", ":")
+    assert len(relaxed) == 1
+    assert np.abs(relaxed[0].get_forces()).max() < 0.0232
+    assert main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gap:nowhere.xml"]) == 1
+
+
+def test_hop_lj13_reaches_cambridge_gm(tmp_path):
+    out = tmp_path / "hop"
+    code = main(["hop", "--calculator", "lj", "--atoms", "13", "--seed", "0", "--steps", "150",
+                 "--target-energy", "-44.326801", "--out", str(out)])
+    assert code == 0
+    best = read(out / "best.extxyz")
+    assert best.get_potential_energy() == pytest.approx(-44.326801, abs=1e-3)
+    assert len(read(out / "minima.extxyz", ":")) >= 1
+
+
+def test_module_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "paper_artifact", "stages"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "figures" in proc.stdout

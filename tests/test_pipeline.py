@@ -1,0 +1,130 @@
+"""End-to-end: a micro profile (Gupta labels, Mg5-Mg8) through every stage, the claims report,
+the expected-results round trip and resume."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase.io import read, write
+
+from paper_artifact.calculators.gupta import Gupta
+from paper_artifact.check import check_run, update_expected
+from paper_artifact.claims import evaluate_claims
+from paper_artifact.config import load_config
+from paper_artifact.mh.minima_hopping import MHParams, run_minima_hopping
+from paper_artifact.runner import Runner
+from paper_artifact.stages import STAGES
+from paper_artifact.structures import random_cluster
+
+MICRO = """
+seed: 7
+reference: {{calculator: gupta}}
+data:
+  generate_sizes: [5, 6, 7, 8]
+  generation: {{n_random: 3, n_fragment: 3, n_relaxed: 3, n_rattled: 4, n_strained: 2, n_md: 3,
+               md_steps: 20}}
+  train_sizes: [5, 6, 7]
+  test_sizes: [8]
+  selection_size: 8
+fit:
+  grid: {{soap_cutoff: [4.0], soap_n_max: [4], soap_l_max: [2], soap_n_sparse: [15],
+          two_body_cutoff: [5.0], two_body_n_sparse: [5]}}
+  settings: {{use_forces: true}}
+  regression_sizes: [6, 8]
+active_learning:
+  target_size: 8
+  known_gm: {gm}
+  al_sizes: [7]
+  new_isomers_per_size: 2
+  max_rounds: 1
+  refit: selected
+  target_starts: 1
+  target_steps: 2
+  al_starts: 1
+  al_steps: 1
+  mh: &mh {{temperature0: 800.0, mdmin: 1, md_timestep_fs: 5.0, fmax: 0.05}}
+go:
+  sizes: [7, 8]
+  n_starts: 2
+  max_steps: 2
+  n_lowest: 3
+  mh: *mh
+refine:
+  n_lowest: 3
+dft_check:
+  enabled: false
+analysis:
+  refinement_plot_sizes: [7, 8]
+"""
+
+
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory):
+    root = tmp_path_factory.mktemp("micro")
+    start = random_cluster(8, np.random.default_rng(0))
+    result = run_minima_hopping(start, Gupta(), MHParams(mdmin=1, temperature0=800.0,
+                                                         md_timestep_fs=5.0), 1, None, 3)
+    gm = result.best_atoms.copy()
+    gm.calc = None
+    write(root / "Mg8.extxyz", gm)
+    cfg_path = root / "micro.yaml"
+    cfg_path.write_text(MICRO.format(gm=root / "Mg8.extxyz"))
+    cfg = load_config(cfg_path)
+    run_dir = root / "run"
+    record = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    return cfg, run_dir, record
+
+
+def test_every_stage_runs(micro):
+    cfg, run_dir, record = micro
+    assert record.executed == [s.name for s in STAGES]
+    train = read(run_dir / "data" / "train.extxyz", ":")
+    assert {len(a) for a in train} == {5, 6, 7}
+    assert all(np.isfinite(a.info["ref_energy"]) for a in train)
+    grid = pd.read_csv(run_dir / "fit" / "grid_table.csv")
+    assert list(grid.stage) == [1, 2] and (grid.status == "ok").all()
+    verdict = json.loads((run_dir / "active_learning" / "verdict.json").read_text())
+    assert verdict["enabled"] and verdict["rounds"] == 1
+    assert isinstance(verdict["found"], bool)
+    gms = read(run_dir / "go" / "gap_global_minima.extxyz", ":")
+    assert [len(a) for a in gms] == [7, 8]
+    refined = pd.read_csv(run_dir / "refine" / "refined_isomers.csv")
+    assert set(refined.n_atoms) == {7, 8}
+    # Gupta relaxation of a GAP minimum can only lower the Gupta energy of that geometry
+    assert (refined.e_bond_ref_kcal.notna()).all()
+    for stem in ("fig3_accuracy", "fig4_refinement", "fig5_com_profiles", "fig6_binding_energy",
+                 "fig7_lattice_motifs"):
+        for ext in ("csv", "png", "pdf"):
+            assert (run_dir / "figures" / f"{stem}.{ext}").stat().st_size > 0
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert set(manifest["stages"]) == {s.name for s in STAGES}
+
+
+def test_rerun_skips_everything(micro):
+    cfg, run_dir, _ = micro
+    again = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    assert again.executed == [] and len(again.skipped) == len(STAGES)
+
+
+def test_claims_have_verdicts(micro):
+    cfg, run_dir, _ = micro
+    rows = evaluate_claims(cfg.profile, run_dir)
+    assert {r.verdict for r in rows} <= {"reproduced", "not reproduced", "not checkable"}
+    by_id = {r.id: r for r in rows}
+    assert by_id["e_mg1"].verdict == "not checkable"  # dft_check disabled here
+
+
+def test_expected_results_round_trip(micro, tmp_path):
+    cfg, run_dir, _ = micro
+    expected = tmp_path / "expected"
+    update_expected(cfg, run_dir, expected)
+    assert check_run(cfg, run_dir, expected).passed
+    table = expected / "fit" / "grid_table.csv"
+    frame = pd.read_csv(table)
+    frame.loc[0, "selection_rmse"] += 1.0
+    frame.to_csv(table, index=False)
+    report = check_run(cfg, run_dir, expected)
+    assert not report.passed
+    assert any(f.file == "fit/grid_table.csv" and "selection_rmse" in f.item
+               for f in report.failures)
