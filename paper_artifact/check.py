@@ -76,14 +76,20 @@ class CheckReport:
         return self.files_checked > 0 and not self.failures
 
     def render(self) -> str:
-        lines = [f"check of {self.run_dir} against expected_results/{self.profile}/: "
-                 f"{self.files_checked} files, {len(self.findings)} comparisons, "
-                 f"{len(self.failures)} regressions"]
+        lines = [
+            f"check of {self.run_dir} against expected_results/{self.profile}/: "
+            f"{self.files_checked} files, {len(self.findings)} comparisons, "
+            f"{len(self.failures)} regressions"
+        ]
         if self.files_checked == 0:
-            lines.append("  no expected results recorded for this profile: nothing was checked (FAIL)")
+            lines.append(
+                "  no expected results recorded for this profile: nothing was checked (FAIL)"
+            )
         for f in self.failures:
-            lines.append(f"  REGRESSION {f.file} [{f.item}]: expected {f.expected}, got {f.got} "
-                         f"(tolerance {f.tolerance})")
+            lines.append(
+                f"  REGRESSION {f.file} [{f.item}]: expected {f.expected}, got {f.got} "
+                f"(tolerance {f.tolerance})"
+            )
         lines.append("PASS" if self.passed else "FAIL")
         return "\n".join(lines)
 
@@ -140,7 +146,9 @@ def compare_csv(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Fin
         return
     if spec.key:
         exp, got = exp.sort_values(list(spec.key)), got.sort_values(list(spec.key))
-    for i, (erow, grow) in enumerate(zip(exp.to_dict("records"), got.to_dict("records"))):
+    for i, (erow, grow) in enumerate(
+        zip(exp.to_dict("records"), got.to_dict("records"), strict=True)
+    ):
         label = ", ".join(f"{k}={erow[k]}" for k in spec.key) or f"row {i}"
         for column in exp.columns:
             if column in spec.ignore or column in missing:
@@ -148,8 +156,14 @@ def compare_csv(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Fin
             abs_tol, rel_tol = spec.tolerance_for(column)
             e, g = _scalar(erow[column]), _scalar(grow[column])
             ok = _close(e, g, abs_tol, rel_tol)
-            yield Finding(spec.file, f"{label}: {column}", _fmt(e), _fmt(g),
-                          f"abs {abs_tol:g} + rel {rel_tol:g}", ok)
+            yield Finding(
+                spec.file,
+                f"{label}: {column}",
+                _fmt(e),
+                _fmt(g),
+                f"abs {abs_tol:g} + rel {rel_tol:g}",
+                ok,
+            )
 
 
 def _scalar(value):
@@ -203,17 +217,29 @@ def compare_extxyz(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[
     if len(exp) != len(got):
         yield Finding(spec.file, "frames", str(len(exp)), str(len(got)), "exact", False)
         return
-    for i, (e, g) in enumerate(zip(exp, got)):
+    for i, (e, g) in enumerate(zip(exp, got, strict=True)):
         label = f"frame {i} (Mg{len(e)})"
         if len(e) != len(g):
             yield Finding(spec.file, f"{label}: atoms", str(len(e)), str(len(g)), "exact", False)
             continue
         ee, ge = _frame_energy(e), _frame_energy(g)
-        yield Finding(spec.file, f"{label}: energy_ev", _fmt(ee), _fmt(ge),
-                      f"abs {spec.energy_ev:g} eV", _close(ee, ge, spec.energy_ev, 0.0))
+        yield Finding(
+            spec.file,
+            f"{label}: energy_ev",
+            _fmt(ee),
+            _fmt(ge),
+            f"abs {spec.energy_ev:g} eV",
+            _close(ee, ge, spec.energy_ev, 0.0),
+        )
         rmsd = aligned_rmsd(e.positions, g.positions)
-        yield Finding(spec.file, f"{label}: aligned RMSD", "0", f"{rmsd:.4g}",
-                      f"{spec.rmsd_angstrom:g} A", rmsd <= spec.rmsd_angstrom)
+        yield Finding(
+            spec.file,
+            f"{label}: aligned RMSD",
+            "0",
+            f"{rmsd:.4g}",
+            f"{spec.rmsd_angstrom:g} A",
+            rmsd <= spec.rmsd_angstrom,
+        )
 
 
 def _frame_energy(atoms) -> float:
@@ -244,24 +270,37 @@ def compare_json(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Fi
         if key.split(".")[-1] in spec.ignore:
             continue
         abs_tol, rel_tol = spec.tolerance_for(key)
-        yield Finding(spec.file, key, _fmt(e), _fmt(g), f"abs {abs_tol:g} + rel {rel_tol:g}",
-                      _close(e, g, abs_tol, rel_tol))
+        yield Finding(
+            spec.file,
+            key,
+            _fmt(e),
+            _fmt(g),
+            f"abs {abs_tol:g} + rel {rel_tol:g}",
+            _close(e, g, abs_tol, rel_tol),
+        )
 
 
 def _walk(exp, got, prefix: str):
     if isinstance(exp, dict):
         for key in exp:
-            yield from _walk(exp[key], got.get(key) if isinstance(got, dict) else None,
-                             f"{prefix}.{key}" if prefix else key)
+            yield from _walk(
+                exp[key],
+                got.get(key) if isinstance(got, dict) else None,
+                f"{prefix}.{key}" if prefix else key,
+            )
     elif isinstance(exp, list) and isinstance(got, list) and len(exp) == len(got):
-        for i, (e, g) in enumerate(zip(exp, got)):
+        for i, (e, g) in enumerate(zip(exp, got, strict=True)):
             yield from _walk(e, g, f"{prefix}[{i}]")
     else:
         yield prefix, exp, got
 
 
-COMPARERS = {"csv": compare_csv, "extxyz": compare_extxyz, "image": compare_image,
-             "json": compare_json}
+COMPARERS = {
+    "csv": compare_csv,
+    "extxyz": compare_extxyz,
+    "image": compare_image,
+    "json": compare_json,
+}
 
 
 def update_expected(cfg: Config, run_dir: Path, target: Path | None = None) -> str:
@@ -274,7 +313,9 @@ def update_expected(cfg: Config, run_dir: Path, target: Path | None = None) -> s
     if target.exists():
         previous = check_run(cfg, run_dir, target)
         moved = previous.failures
-        lines.append(f"  {len(moved)} of {len(previous.findings)} compared values moved beyond tolerance")
+        lines.append(
+            f"  {len(moved)} of {len(previous.findings)} compared values moved beyond tolerance"
+        )
         lines.extend(f"  moved: {f.file} [{f.item}] {f.expected} -> {f.got}" for f in moved[:50])
     missing = [s.file for s in specs if not (run_dir / s.file).exists()]
     if missing:

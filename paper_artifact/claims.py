@@ -30,6 +30,7 @@ def metric(name: str):
     def register(fn):
         METRICS[name] = fn
         return fn
+
     return register
 
 
@@ -118,6 +119,7 @@ def _delta_known(n: int):
         if row.empty:
             raise NotAvailable(f"no known-GM comparison for Mg{n}")
         return float(row.delta_per_atom_kcal.iloc[0])
+
     return compute
 
 
@@ -128,6 +130,7 @@ def _refined_total(n: int):
         if rows.empty:
             raise NotAvailable(f"Mg{n} was not refined")
         return float(rows.e_bond_ref_total_kcal.min())
+
     return compute
 
 
@@ -153,7 +156,9 @@ def _fcc_bcc(run_dir: Path):
 
 @metric("lattice_separation_threshold")
 def _threshold(run_dir: Path):
-    return float(_csv(run_dir, "figures", "fig7_lattice_motifs.csv")["separation_threshold"].iloc[0])
+    return float(
+        _csv(run_dir, "figures", "fig7_lattice_motifs.csv")["separation_threshold"].iloc[0]
+    )
 
 
 @metric("fraction_com_step_in_3.5_4.5")
@@ -216,13 +221,19 @@ def judge(compare: dict, paper, ours) -> bool:
 def _tolerance_text(compare: dict) -> str:
     kind = compare["kind"]
     tol = compare.get("tolerance")
-    return {"abs": f"abs(ours - paper) <= {tol}", "at_most": f"ours <= paper + {tol}",
-            "at_least": f"ours >= paper - {tol}", "range": "paper range",
-            "equal": "equal", "contains": "all paper sizes found"}[kind]
+    return {
+        "abs": f"abs(ours - paper) <= {tol}",
+        "at_most": f"ours <= paper + {tol}",
+        "at_least": f"ours >= paper - {tol}",
+        "range": "paper range",
+        "equal": "equal",
+        "contains": "all paper sizes found",
+    }[kind]
 
 
-def evaluate_claims(profile: str, run_dir: Path, claims_file: Path = paths.CLAIMS_FILE
-                    ) -> list[ClaimRow]:
+def evaluate_claims(
+    profile: str, run_dir: Path, claims_file: Path = paths.CLAIMS_FILE
+) -> list[ClaimRow]:
     claims = yaml.safe_load(claims_file.read_text())["claims"]
     rows = []
     for claim in claims:
@@ -238,13 +249,26 @@ def evaluate_claims(profile: str, run_dir: Path, claims_file: Path = paths.CLAIM
             except NotAvailable as missing:
                 verdict, note = "not checkable", str(missing)
             else:
-                verdict = "reproduced" if judge(compare, claim["paper_value"], ours) \
-                    else "not reproduced"
+                verdict = (
+                    "reproduced" if judge(compare, claim["paper_value"], ours) else "not reproduced"
+                )
                 if profile in claim.get("surrogate", []):
-                    note = ("surrogate: Gupta-labelled data at reduced sizes; tests the pipeline, "
-                            "not the paper's BP86 number")
-        rows.append(ClaimRow(claim["id"], claim["claim"], claim["paper_value"],
-                             _round(ours), claim["unit"], _tolerance_text(compare), verdict, note))
+                    note = (
+                        "surrogate: Gupta-labelled data at reduced sizes; tests the pipeline, "
+                        "not the paper's BP86 number"
+                    )
+        rows.append(
+            ClaimRow(
+                claim["id"],
+                claim["claim"],
+                claim["paper_value"],
+                _round(ours),
+                claim["unit"],
+                _tolerance_text(compare),
+                verdict,
+                note,
+            )
+        )
     return rows
 
 
@@ -256,15 +280,21 @@ def _round(value):
 
 def render_markdown(profile: str, rows: list[ClaimRow]) -> str:
     counts = pd.Series([r.verdict for r in rows]).value_counts().to_dict()
-    lines = [f"# Claims report ({profile} profile)", "",
-             "Steshin et al., PCCP 2025, DOI 10.1039/D5CP02189H. " + ", ".join(
-                 f"{v}: {counts[v]}" for v in sorted(counts)), "",
-             "| claim | paper | ours | unit | tolerance | verdict | note |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Claims report ({profile} profile)",
+        "",
+        "Steshin et al., PCCP 2025, DOI 10.1039/D5CP02189H. "
+        + ", ".join(f"{v}: {counts[v]}" for v in sorted(counts)),
+        "",
+        "| claim | paper | ours | unit | tolerance | verdict | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         ours = "-" if r.our_value is None else r.our_value
-        lines.append(f"| {r.claim} | {r.paper_value} | {ours} | {r.unit} | {r.tolerance} | "
-                     f"**{r.verdict}** | {r.note} |")
+        lines.append(
+            f"| {r.claim} | {r.paper_value} | {ours} | {r.unit} | {r.tolerance} | "
+            f"**{r.verdict}** | {r.note} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -275,6 +305,7 @@ def write_claims_report(cfg: Config, run_dir: Path) -> str:
     run_paths = paths.RunPaths(run_dir)
     text = render_markdown(cfg.profile, rows)
     atomic_write_text(run_paths.claims_report, text)
-    atomic_write_text(run_paths.claims_csv, pd.DataFrame([r.__dict__ for r in rows])
-                      .to_csv(index=False))
+    atomic_write_text(
+        run_paths.claims_csv, pd.DataFrame([r.__dict__ for r in rows]).to_csv(index=False)
+    )
     return text

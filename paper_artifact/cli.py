@@ -28,19 +28,31 @@ Outputs go to results/<profile>/ (one folder per stage, manifest.json, check and
 
 
 def _add_run_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default="default", help="profile name in configs/ (default: default)")
+    parser.add_argument(
+        "--profile", default="default", help="profile name in configs/ (default: default)"
+    )
     parser.add_argument("--config", type=Path, help="a config YAML file instead of a profile name")
     parser.add_argument("--out", type=Path, help="run folder (default: results/<profile>/)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set active_learning.known_gm=Mg56.xyz "
-                             "(VALUE is parsed as YAML; repeatable)")
-    parser.add_argument("--cluster", type=Path, metavar="FILE",
-                        help="executor settings from configs/clusters/*.yaml (local, slurm)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set active_learning.known_gm=Mg56.xyz "
+        "(VALUE is parsed as YAML; repeatable)",
+    )
+    parser.add_argument(
+        "--cluster",
+        type=Path,
+        metavar="FILE",
+        help="executor settings from configs/clusters/*.yaml (local, slurm)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="paper-artifact", description=DESCRIPTION,
+        prog="paper-artifact",
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -48,33 +60,60 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the pipeline stages of a profile (resumes finished ones)")
     _add_run_dir(run)
-    run.add_argument("--stage", action="append", default=[], metavar="NAME",
-                     help="run only this stage (repeatable); see `stages`")
-    run.add_argument("--from", dest="start", metavar="NAME",
-                     help="rerun this stage and every later one")
-    run.add_argument("--force", action="store_true", help="rerun selected stages even if up to date")
-    run.add_argument("--dataset", action="append", default=[], type=Path, metavar="FILE",
-                     help="ingest this structure file (extxyz, ASE db, Gaussian log) as training data")
+    run.add_argument(
+        "--stage",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this stage (repeatable); see `stages`",
+    )
+    run.add_argument(
+        "--from", dest="start", metavar="NAME", help="rerun this stage and every later one"
+    )
+    run.add_argument(
+        "--force", action="store_true", help="rerun selected stages even if up to date"
+    )
+    run.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="ingest this structure file (extxyz, ASE db, Gaussian log) as training data",
+    )
 
     sub.add_parser("stages", help="list the pipeline stages with one-line descriptions")
 
-    plan = sub.add_parser("plan", help="validate a profile and print the stages it would run (dry run)")
+    plan = sub.add_parser(
+        "plan", help="validate a profile and print the stages it would run (dry run)"
+    )
     _add_run_dir(plan)
 
     check = sub.add_parser("check", help="compare a run folder with expected_results/<profile>/")
     _add_run_dir(check)
-    check.add_argument("--update-expected", action="store_true",
-                       help="copy this run's results into expected_results/<profile>/ and print what moved")
+    check.add_argument(
+        "--update-expected",
+        action="store_true",
+        help="copy this run's results into expected_results/<profile>/ and print what moved",
+    )
 
-    claims = sub.add_parser("claims", help="write and print the paper-claims report for a run folder")
+    claims = sub.add_parser(
+        "claims", help="write and print the paper-claims report for a run folder"
+    )
     _add_run_dir(claims)
 
-    energy = sub.add_parser("energy", help="energies (optionally relaxed) of every structure in a file")
+    energy = sub.add_parser(
+        "energy", help="energies (optionally relaxed) of every structure in a file"
+    )
     energy.add_argument("structures", type=Path, help="any ASE-readable file (extxyz, db, log)")
     energy.add_argument("--calculator", required=True, help=SPEC_HELP)
     energy.add_argument("--relax", action="store_true", help="relax each structure first")
-    energy.add_argument("--fmax", type=float, default=GAUSSIAN_DEFAULT_FMAX,
-                        help="relaxation force threshold, eV/A (default: Gaussian's 0.00045 Ha/Bohr)")
+    energy.add_argument(
+        "--fmax",
+        type=float,
+        default=GAUSSIAN_DEFAULT_FMAX,
+        help="relaxation force threshold, eV/A (default: Gaussian's 0.00045 Ha/Bohr)",
+    )
     energy.add_argument("--steps", type=int, default=500, help="maximum relaxation steps")
     energy.add_argument("--threads", type=int, default=1, help="OpenMP threads for DFT")
     energy.add_argument("--out", type=Path, help="CSV file (default: <structures>.energies.csv)")
@@ -110,13 +149,18 @@ def _load(args: argparse.Namespace):
             node = node.setdefault(part, {})
         node[leaf] = yaml.safe_load(value)
     if getattr(args, "dataset", None):
-        overrides = deep_merge(overrides, {"data": {"datasets": [str(p.resolve())
-                                                                 for p in args.dataset]}})
+        overrides = deep_merge(
+            overrides, {"data": {"datasets": [str(p.resolve()) for p in args.dataset]}}
+        )
     if args.cluster:
         from .executor import load_cluster_config
 
         overrides = deep_merge(overrides, {"executor": to_plain(load_cluster_config(args.cluster))})
-    cfg = load_config(args.config, overrides) if args.config else load_profile(args.profile, overrides)
+    cfg = (
+        load_config(args.config, overrides)
+        if args.config
+        else load_profile(args.profile, overrides)
+    )
     run_dir = args.out or paths.default_run_dir(cfg.profile)
     return cfg, Path(run_dir).resolve()
 
@@ -161,8 +205,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         record = runner.run(only=args.stage, start=args.start, force=args.force)
         print(f"run folder: {run_dir}")
-        print(f"executed: {', '.join(record.executed) or '-'}; skipped (up to date): "
-              f"{', '.join(record.skipped) or '-'}")
+        print(
+            f"executed: {', '.join(record.executed) or '-'}; skipped (up to date): "
+            f"{', '.join(record.skipped) or '-'}"
+        )
         return 0
     if args.command == "plan":
         print(f"profile {cfg.profile} ({cfg.source}) is valid; config hash {cfg.hash()}")
@@ -171,8 +217,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"  {stage.name:<16} {state:<11} sections: {', '.join(stage.config_sections)}")
         al = cfg.active_learning
         if al.target_size and al.known_gm is None:
-            print(f"  warning: active learning on Mg{al.target_size} needs its known GM: "
-                  "--set active_learning.known_gm=FILE")
+            print(
+                f"  warning: active learning on Mg{al.target_size} needs its known GM: "
+                "--set active_learning.known_gm=FILE"
+            )
         return 0
     if args.command == "check":
         from .check import check_run, update_expected

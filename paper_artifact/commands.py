@@ -18,9 +18,16 @@ from .units import EV_TO_KCAL_MOL
 
 # Lennard-Jones runs (epsilon = 1 eV, sigma = 1 A, Ar masses): settings tuned in
 # benchmarks/bench_minima_hopping.py (3000 K = 0.26 epsilon).
-LJ_MH_DEFAULTS = {"temperature0": 3000.0, "mdmin": 3, "md_timestep_fs": 4.0, "ediff0": 1.0,
-                  "fmax": 0.01, "softening_steps": 10, "fp_width_scale": 0.5,
-                  "fragmentation_factor": 1.8}
+LJ_MH_DEFAULTS = {
+    "temperature0": 3000.0,
+    "mdmin": 3,
+    "md_timestep_fs": 4.0,
+    "ediff0": 1.0,
+    "fmax": 0.01,
+    "softening_steps": 10,
+    "fp_width_scale": 0.5,
+    "fragmentation_factor": 1.8,
+}
 
 
 def _atom_energy(spec: str, threads: int) -> float:
@@ -41,10 +48,18 @@ def energy_command(args: argparse.Namespace) -> int:
     frames = list(iread(str(args.structures), index=":"))
     for index, atoms in enumerate(tqdm(frames, desc=f"{spec} energies", file=sys.stderr)):
         n = len(atoms)
-        row = {"index": index, "n_atoms": n, "energy_ev": np.nan,
-               "e_bond_kcal_mol_atom": np.nan, "error": ""}
-        probe = Atoms(atoms.numbers, positions=atoms.positions,
-                      info={"label": f"{args.structures.name}[{index}]"})
+        row = {
+            "index": index,
+            "n_atoms": n,
+            "energy_ev": np.nan,
+            "e_bond_kcal_mol_atom": np.nan,
+            "error": "",
+        }
+        probe = Atoms(
+            atoms.numbers,
+            positions=atoms.positions,
+            info={"label": f"{args.structures.name}[{index}]"},
+        )
         try:
             if args.relax:
                 from .calculators.relax import relax
@@ -85,8 +100,9 @@ def hop_command(args: argparse.Namespace) -> int:
     if args.start:
         atoms = read(args.start)
     elif kind == "lj":
-        scaled = random_cluster(args.atoms, np.random.default_rng(args.seed), min_distance=0.95,
-                                bond_length=1.15)
+        scaled = random_cluster(
+            args.atoms, np.random.default_rng(args.seed), min_distance=0.95, bond_length=1.15
+        )
         atoms = Atoms(f"Ar{args.atoms}", positions=scaled.positions)
     else:
         atoms = random_cluster(args.atoms, np.random.default_rng(args.seed))
@@ -94,19 +110,32 @@ def hop_command(args: argparse.Namespace) -> int:
     atoms.cell = None
 
     def progress(step, temperature, ediff, current, best):
-        print(f"step {step:4d}  T {temperature:8.1f} K  Ediff {ediff:.4f}  E {current:.6f}  "
-              f"best {best:.6f}", file=sys.stderr, flush=True)
+        print(
+            f"step {step:4d}  T {temperature:8.1f} K  Ediff {ediff:.4f}  E {current:.6f}  "
+            f"best {best:.6f}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    result = run_minima_hopping(atoms, make_calculator(args.calculator), params, args.seed,
-                                out / "checkpoint", args.steps, target_energy=args.target_energy,
-                                progress=progress)
+    result = run_minima_hopping(
+        atoms,
+        make_calculator(args.calculator),
+        params,
+        args.seed,
+        out / "checkpoint",
+        args.steps,
+        target_energy=args.target_energy,
+        progress=progress,
+    )
     for minimum in result.minima:
         minimum.info.pop("fingerprint", None)
     write(out / "minima.extxyz", result.minima, format="extxyz")
     write(out / "best.extxyz", result.best_atoms, format="extxyz")
-    print(f"best energy {result.best_energy:.6f} after {result.n_steps} steps "
-          f"({result.stop_reason}, {result.n_force_calls} force calls); "
-          f"{len(result.minima)} minima in {out / 'minima.extxyz'}")
+    print(
+        f"best energy {result.best_energy:.6f} after {result.n_steps} steps "
+        f"({result.stop_reason}, {result.n_force_calls} force calls); "
+        f"{len(result.minima)} minima in {out / 'minima.extxyz'}"
+    )
     return 0

@@ -32,7 +32,7 @@ DERIVED_FIT_KEYS = ("e0", "rnd_seed")
 
 @dataclass(frozen=True)
 class ReferenceConfig:
-    """Which calculator labels structures and refines isomers (the paper: Gaussian BP86/6-31G(d))."""
+    """Calculator that labels structures and refines isomers (paper: Gaussian BP86/6-31G(d))."""
 
     calculator: Literal["gupta", "dft"] = "gupta"
     use_cache: bool = True
@@ -146,8 +146,11 @@ class Config:
         return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
 
     def section_names(self) -> list[str]:
-        return [name for name in to_plain(self) if name not in ("profile", "seed", "description",
-                                                                 "source")]
+        return [
+            name
+            for name in to_plain(self)
+            if name not in ("profile", "seed", "description", "source")
+        ]
 
 
 def _read_yaml(path: Path) -> dict:
@@ -178,8 +181,10 @@ def load_config(path: str | Path, overrides: dict | None = None) -> Config:
     fit_settings = (data.get("fit") or {}).get("settings") or {}
     for key in DERIVED_FIT_KEYS:
         if key in fit_settings:
-            raise ConfigError(f"{path}: 'fit.settings.{key}' is derived by the pipeline "
-                              "(e0 = reference E(Mg1), rnd_seed from 'seed'); remove it")
+            raise ConfigError(
+                f"{path}: 'fit.settings.{key}' is derived by the pipeline "
+                "(e0 = reference E(Mg1), rnd_seed from 'seed'); remove it"
+            )
     cfg = build(Config, data, str(path))
     _validate(cfg, str(path))
     return cfg
@@ -206,7 +211,8 @@ def _validate(cfg: Config, source: str) -> None:
     if missing:
         raise ConfigError(f"{source}: 'refine.sizes' {missing} are not in 'go.sizes'")
     if cfg.dft_check.refine_size and cfg.dft_check.refine_size not in cfg.go.sizes:
-        raise ConfigError(f"{source}: 'dft_check.refine_size' {cfg.dft_check.refine_size} is not "
-                          "in 'go.sizes'")
+        raise ConfigError(
+            f"{source}: 'dft_check.refine_size' {cfg.dft_check.refine_size} is not in 'go.sizes'"
+        )
     if cfg.seed < 0:
         raise ConfigError(f"{source}: 'seed' must be >= 0, got {cfg.seed}")

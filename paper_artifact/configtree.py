@@ -1,6 +1,7 @@
 """Typed loading of YAML into frozen dataclass trees, with one-line errors naming file and key.
 
-Supported field types: int, float, str, bool, nested frozen dataclasses, `X | None`, `tuple[X, ...]`,
+Supported field types: int, float, str, bool, nested frozen dataclasses, `X | None`,
+`tuple[X, ...]`,
 `tuple[X, Y]`, `Literal[...]` and `InputPath` (a path relative to the project root that must exist).
 """
 
@@ -30,13 +31,16 @@ class InputPath(str):
 def build(cls: type, data: Any, source: str, where: str = "") -> Any:
     """Build dataclass `cls` from mapping `data`; `source` names the file for error messages."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: '{where or '<top>'}' must be a mapping, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: '{where or '<top>'}' must be a mapping, got {type(data).__name__}"
+        )
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{source}: unknown key '{_join(where, unknown[0])}' (allowed: {', '.join(sorted(fields))})"
+            f"{source}: unknown key '{_join(where, unknown[0])}' "
+            f"(allowed: {', '.join(sorted(fields))})"
         )
     values = {}
     for name, field in fields.items():
@@ -71,8 +75,12 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
                 return _coerce(option, value, source, key)
             except ConfigError as exc:
                 errors.append(exc)
-        raise errors[0] if len(errors) == 1 else ConfigError(
-            f"{source}: '{key}' has an invalid value {value!r} for type {_name(tp)}"
+        raise (
+            errors[0]
+            if len(errors) == 1
+            else ConfigError(
+                f"{source}: '{key}' has an invalid value {value!r} for type {_name(tp)}"
+            )
         )
     if origin is Literal:
         if value not in get_args(tp):
@@ -87,7 +95,10 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
             return tuple(_coerce(args[0], v, source, f"{key}[{i}]") for i, v in enumerate(value))
         if len(args) != len(value):
             raise ConfigError(f"{source}: '{key}' must have {len(args)} items, got {len(value)}")
-        return tuple(_coerce(a, v, source, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(
+            _coerce(a, v, source, f"{key}[{i}]")
+            for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
     if tp is InputPath:
         if not isinstance(value, str):
             raise ConfigError(f"{source}: '{key}' must be a path string, got {value!r}")
@@ -139,4 +150,3 @@ def deep_merge(base: Mapping, override: Mapping) -> dict:
         else:
             merged[key] = value
     return merged
-

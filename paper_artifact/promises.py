@@ -15,48 +15,107 @@ from __future__ import annotations
 from .check import CheckSpec
 from .config import Config
 
-TIMING_COLUMNS = ("fit_seconds", "peak_memory_mb", "model_hash", "model_path", "point_id",
-                  "error")
+TIMING_COLUMNS = ("fit_seconds", "peak_memory_mb", "model_hash", "model_path", "point_id", "error")
 
 
 def promised_specs(cfg: Config) -> list[CheckSpec]:
     specs = [
-        CheckSpec("data/filter_counts.csv", "csv",
-                  "candidates are seeded; MD/relaxation round-off elsewhere can flip a few "
-                  "duplicate decisions", key=("n_atoms",), abs=2, rel=0.05),
-        CheckSpec("fit/grid_table.csv", "csv",
-                  "gap_fit is seeded; RMSEs move slightly if the data set does",
-                  key=("stage", "grid_index"), abs=0.02, rel=0.2, ignore=TIMING_COLUMNS),
-        CheckSpec("active_learning/metrics_per_size.csv", "csv",
-                  "per-size RMSE/Pearson of the final GAP", key=("split", "n_atoms"),
-                  abs=0.02, rel=0.2, columns={"n_structures": {"abs": 2, "rel": 0.05}}),
-        CheckSpec("active_learning/verdict.json", "json",
-                  "the active-learning verdict must not change", ignore=()),
-        CheckSpec("go/gap_global_minima.extxyz", "extxyz",
-                  "GAP global minima: energy within 5 meV and the same structure",
-                  energy_ev=5e-3, rmsd_angstrom=0.05),
-        CheckSpec("refine/refined_global_minima.extxyz", "extxyz",
-                  "reference-relaxed global minima: energy within 5 meV and the same structure",
-                  energy_ev=5e-3, rmsd_angstrom=0.05),
-        CheckSpec("figures/fig7_lattice_motifs.csv", "csv",
-                  "motif fractions of the GMs (a changed GM changes them)",
-                  key=("n_atoms", "cutoff", "lattice"), abs=0.05, rel=0.0),
-        CheckSpec("figures/fig3_accuracy.png", "image",
-                  "Figure 3 drawn from the same numbers", rms=8.0),
-        CheckSpec("figures/fig7_lattice_motifs.png", "image",
-                  "Figure 7 drawn from the same numbers", rms=8.0),
+        CheckSpec(
+            "data/filter_counts.csv",
+            "csv",
+            "candidates are seeded; MD/relaxation round-off elsewhere can flip a few "
+            "duplicate decisions",
+            key=("n_atoms",),
+            abs=2,
+            rel=0.05,
+        ),
+        CheckSpec(
+            "fit/grid_table.csv",
+            "csv",
+            "gap_fit is seeded; RMSEs move slightly if the data set does",
+            key=("stage", "grid_index"),
+            abs=0.02,
+            rel=0.2,
+            ignore=TIMING_COLUMNS,
+        ),
+        CheckSpec(
+            "active_learning/metrics_per_size.csv",
+            "csv",
+            "per-size RMSE/Pearson of the final GAP",
+            key=("split", "n_atoms"),
+            abs=0.02,
+            rel=0.2,
+            columns={"n_structures": {"abs": 2, "rel": 0.05}},
+        ),
+        CheckSpec(
+            "active_learning/verdict.json",
+            "json",
+            "the active-learning verdict must not change",
+            ignore=(),
+        ),
+        CheckSpec(
+            "go/gap_global_minima.extxyz",
+            "extxyz",
+            "GAP global minima: energy within 5 meV and the same structure",
+            energy_ev=5e-3,
+            rmsd_angstrom=0.05,
+        ),
+        CheckSpec(
+            "refine/refined_global_minima.extxyz",
+            "extxyz",
+            "reference-relaxed global minima: energy within 5 meV and the same structure",
+            energy_ev=5e-3,
+            rmsd_angstrom=0.05,
+        ),
+        CheckSpec(
+            "figures/fig7_lattice_motifs.csv",
+            "csv",
+            "motif fractions of the GMs (a changed GM changes them)",
+            key=("n_atoms", "cutoff", "lattice"),
+            abs=0.05,
+            rel=0.0,
+        ),
+        CheckSpec(
+            "figures/fig3_accuracy.png", "image", "Figure 3 drawn from the same numbers", rms=8.0
+        ),
+        CheckSpec(
+            "figures/fig7_lattice_motifs.png",
+            "image",
+            "Figure 7 drawn from the same numbers",
+            rms=8.0,
+        ),
     ]
     if cfg.dft_check.enabled:
-        specs.append(CheckSpec("dft_check/mg1_energy.json", "json",
-                               "PySCF E(Mg1) is deterministic to ~1e-9 Ha across BLAS builds",
-                               abs=1e-6, ignore=()))
+        specs.append(
+            CheckSpec(
+                "dft_check/mg1_energy.json",
+                "json",
+                "PySCF E(Mg1) is deterministic to ~1e-9 Ha across BLAS builds",
+                abs=1e-6,
+                ignore=(),
+            )
+        )
     if cfg.dft_check.enabled and cfg.dft_check.mg13_minima is not None and cfg.dft_check.mg13_count:
-        specs.append(CheckSpec("dft_check/mg13_vs_gaussian.csv", "csv",
-                               "PySCF single points, SCF converged to 1e-5 Ha",
-                               key=("unique_minimum_rank",), abs=1e-3, rel=0.0))
+        specs.append(
+            CheckSpec(
+                "dft_check/mg13_vs_gaussian.csv",
+                "csv",
+                "PySCF single points, SCF converged to 1e-5 Ha",
+                key=("unique_minimum_rank",),
+                abs=1e-3,
+                rel=0.0,
+            )
+        )
     if cfg.dft_check.enabled and cfg.dft_check.refine_size:
-        specs.append(CheckSpec("dft_check/dft_refined_isomers.csv", "csv",
-                               "DFT-relaxed isomers (BFGS to the Gaussian default max force)",
-                               key=("isomer_rank_gap",), abs=0.01, rel=0.0,
-                               ignore=("relax_steps",)))
+        specs.append(
+            CheckSpec(
+                "dft_check/dft_refined_isomers.csv",
+                "csv",
+                "DFT-relaxed isomers (BFGS to the Gaussian default max force)",
+                key=("isomer_rank_gap",),
+                abs=0.01,
+                rel=0.0,
+                ignore=("relax_steps",),
+            )
+        )
     return specs

@@ -9,6 +9,7 @@ interruptions go to its persistent work folder (`RunPaths.work`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,12 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .configtree import PROJECT_ROOT, to_plain
+from .configtree import PROJECT_ROOT, InputPath, to_plain
 from .paths import RunPaths
 
 TRACKED_PACKAGES = (
-    "ase", "quippy-ase", "dscribe", "numpy", "scipy", "pandas", "matplotlib", "pyscf",
-    "pyyaml", "tqdm", "pymatgen", "parsl",
+    "ase",
+    "quippy-ase",
+    "dscribe",
+    "numpy",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "pyscf",
+    "pyyaml",
+    "tqdm",
+    "pymatgen",
+    "parsl",
 )
 
 
@@ -50,7 +61,8 @@ class StageContext:
         path = self.paths.stage(stage) / filename
         if not path.exists():
             raise FileNotFoundError(
-                f"stage '{self.name}' needs {path}, an output of stage '{stage}': run that stage first"
+                f"stage '{self.name}' needs {path}, an output of stage '{stage}': "
+                "run that stage first"
             )
         return path
 
@@ -91,10 +103,24 @@ def hash_tree(path: Path) -> str:
     return digest.hexdigest()
 
 
+def input_files(obj) -> list[InputPath]:
+    """Every InputPath in a config subtree (their contents are part of a stage's key)."""
+    if isinstance(obj, InputPath):
+        return [obj]
+    if dataclasses.is_dataclass(obj):
+        return [p for f in dataclasses.fields(obj) for p in input_files(getattr(obj, f.name))]
+    if isinstance(obj, tuple | list):
+        return [p for item in obj for p in input_files(item)]
+    return []
+
+
 def stage_key(stage: Stage, cfg: Config, paths: RunPaths) -> str:
     sections = {name: to_plain(getattr(cfg, name)) for name in stage.config_sections}
     sections["seed"] = cfg.seed
     inputs = {name: hash_tree(paths.stage(name)) for name in stage.needs}
+    for name in stage.config_sections:
+        for path in input_files(getattr(cfg, name)):
+            inputs[str(path)] = hash_tree(path.resolve())
     blob = json.dumps({"config": sections, "inputs": inputs}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -103,11 +129,17 @@ def git_commit() -> str:
     try:
         out = subprocess.run(
             ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         )
         dirty = subprocess.run(
             ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True, timeout=10,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -125,8 +157,13 @@ def package_versions() -> dict[str, str]:
 
 
 class Runner:
-    def __init__(self, cfg: Config, stages: Iterable[Stage], run_dir: Path,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        stages: Iterable[Stage],
+        run_dir: Path,
+        log: Callable[[str], None] | None = None,
+    ):
         self.cfg = cfg
         self.stages = list(stages)
         self.paths = RunPaths(Path(run_dir))
@@ -143,7 +180,7 @@ class Runner:
         if only:
             return [s for s in self.stages if s.name in set(only)]
         if start:
-            return self.stages[names.index(start):]
+            return self.stages[names.index(start) :]
         return list(self.stages)
 
     def is_current(self, stage: Stage) -> bool:
@@ -151,13 +188,13 @@ class Runner:
         if not marker.exists() or not self.paths.stage(stage.name).is_dir():
             return False
         recorded = json.loads(marker.read_text())
-        return (
-            recorded.get("key") == stage_key(stage, self.cfg, self.paths)
-            and recorded.get("output_hash") == hash_tree(self.paths.stage(stage.name))
-        )
+        return recorded.get("key") == stage_key(stage, self.cfg, self.paths) and recorded.get(
+            "output_hash"
+        ) == hash_tree(self.paths.stage(stage.name))
 
-    def run(self, only: Iterable[str] = (), start: str | None = None,
-            force: bool = False) -> RunRecord:
+    def run(
+        self, only: Iterable[str] = (), start: str | None = None, force: bool = False
+    ) -> RunRecord:
         record = RunRecord()
         selected = self.select(only, start)
         forced = {s.name for s in selected} if force or start else set()
@@ -221,16 +258,21 @@ class Runner:
         manifest = {"stages": {}}
         if self.paths.manifest.exists():
             manifest = json.loads(self.paths.manifest.read_text())
-        manifest.update({
-            "profile": self.cfg.profile,
-            "config_file": str(self.cfg.source),
-            "config_hash": self.cfg.hash(),
-            "seed": self.cfg.seed,
-            "git_commit": git_commit(),
-            "packages": package_versions(),
-            "host": {"hostname": socket.gethostname(), "platform": platform.platform(),
-                     "cpus": os.cpu_count()},
-        })
+        manifest.update(
+            {
+                "profile": self.cfg.profile,
+                "config_file": str(self.cfg.source),
+                "config_hash": self.cfg.hash(),
+                "seed": self.cfg.seed,
+                "git_commit": git_commit(),
+                "packages": package_versions(),
+                "host": {
+                    "hostname": socket.gethostname(),
+                    "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                },
+            }
+        )
         return manifest
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:

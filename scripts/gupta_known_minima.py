@@ -29,9 +29,14 @@ def search(n_atoms: int, seeds: int, steps: int, params: MHParams) -> tuple:
     starts = distinct_random_starts(n_atoms, seeds, seed=1000 + n_atoms)
     best, energies = None, []
     for seed, start in enumerate(starts):
-        result = run_minima_hopping(start, Gupta(), params, seed=np.random.SeedSequence([n_atoms, seed]),
-                                    workdir=None,
-                                    max_steps=steps)
+        result = run_minima_hopping(
+            start,
+            Gupta(),
+            params,
+            seed=np.random.SeedSequence([n_atoms, seed]),
+            workdir=None,
+            max_steps=steps,
+        )
         energies.append(result.best_energy)
         if best is None or result.best_energy < best.info["energy"]:
             best = result.best_atoms.copy()
@@ -40,8 +45,9 @@ def search(n_atoms: int, seeds: int, steps: int, params: MHParams) -> tuple:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", required=True)
     parser.add_argument("--seeds", type=int, default=4, help="independent MH runs per size")
     parser.add_argument("--steps", type=int, default=300, help="MH steps per run")
@@ -54,16 +60,21 @@ def main() -> None:
         start = time.perf_counter()
         best, energies = search(n, args.seeds, args.steps, params)
         hits = sum(abs(e - best.info["energy"]) < 1e-4 for e in energies)
-        best.info.update({
-            "method": "Gupta Mg (data/reference/gupta_mg_parameters.json)",
-            "how": f"lowest of {args.seeds} minima-hopping runs x {args.steps} steps "
-                   f"(mdmin {args.mdmin}, T0 1000 K, fmax 1e-3 eV/A), scripts/gupta_known_minima.py",
-            "runs_reaching_it": f"{hits}/{args.seeds}",
-        })
+        best.info.update(
+            {
+                "method": "Gupta Mg (data/reference/gupta_mg_parameters.json)",
+                "how": f"lowest of {args.seeds} minima-hopping runs x {args.steps} steps "
+                f"(mdmin {args.mdmin}, T0 1000 K, fmax 1e-3 eV/A), scripts/gupta_known_minima.py",
+                "runs_reaching_it": f"{hits}/{args.seeds}",
+            }
+        )
         best.calc = None
         write(args.out / f"Mg{n}.extxyz", best, format="extxyz")
-        print(f"Mg{n}: E = {best.info['energy']:.6f} eV, reached by {hits}/{args.seeds} runs, "
-              f"{time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"Mg{n}: E = {best.info['energy']:.6f} eV, reached by {hits}/{args.seeds} runs, "
+            f"{time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

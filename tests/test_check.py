@@ -19,8 +19,14 @@ def cfg(tmp_path):
 
 def make_run(root, energy_shift=0.0, rmse=0.10):
     (root / "fit").mkdir(parents=True)
-    pd.DataFrame({"stage": [1, 1], "grid_index": [0, 1], "selection_rmse": [rmse, 0.3],
-                  "fit_seconds": [1.0, 2.0]}).to_csv(root / "fit" / "grid.csv", index=False)
+    pd.DataFrame(
+        {
+            "stage": [1, 1],
+            "grid_index": [0, 1],
+            "selection_rmse": [rmse, 0.3],
+            "fit_seconds": [1.0, 2.0],
+        }
+    ).to_csv(root / "fit" / "grid.csv", index=False)
     atoms = random_cluster(10, np.random.default_rng(0))
     atoms.info["energy"] = -5.0 + energy_shift
     (root / "go").mkdir()
@@ -29,12 +35,25 @@ def make_run(root, energy_shift=0.0, rmse=0.10):
 
 def write_expected(expected):
     expected.mkdir(parents=True, exist_ok=True)
-    specs = {"files": [
-        {"file": "fit/grid.csv", "kind": "csv", "reason": "test", "key": ["stage", "grid_index"],
-         "abs": 0.01, "ignore": ["fit_seconds"]},
-        {"file": "go/gm.extxyz", "kind": "extxyz", "reason": "test", "energy_ev": 0.001,
-         "rmsd_angstrom": 0.01},
-    ]}
+    specs = {
+        "files": [
+            {
+                "file": "fit/grid.csv",
+                "kind": "csv",
+                "reason": "test",
+                "key": ["stage", "grid_index"],
+                "abs": 0.01,
+                "ignore": ["fit_seconds"],
+            },
+            {
+                "file": "go/gm.extxyz",
+                "kind": "extxyz",
+                "reason": "test",
+                "energy_ev": 0.001,
+                "rmsd_angstrom": 0.01,
+            },
+        ]
+    }
     (expected / "tolerances.yaml").write_text(yaml.safe_dump(specs))
 
 

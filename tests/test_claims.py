@@ -14,7 +14,9 @@ def test_judge_kinds():
     assert judge({"kind": "at_most", "tolerance": 0.0}, 0.149, 0.10)
     assert not judge({"kind": "at_most", "tolerance": 0.0}, 0.149, 0.2)
     assert judge({"kind": "at_least", "tolerance": 0.0}, 0.85, 0.9)
-    assert judge({"kind": "range"}, [400, 600], 450) and not judge({"kind": "range"}, [400, 600], 50)
+    assert judge({"kind": "range"}, [400, 600], 450) and not judge(
+        {"kind": "range"}, [400, 600], 50
+    )
     assert judge({"kind": "contains"}, [40, 47], [40, 44, 47])
     assert not judge({"kind": "contains"}, [40, 47], [40])
 
@@ -31,15 +33,21 @@ def test_every_claim_names_a_known_metric_and_profiles():
 @pytest.fixture
 def run_dir(tmp_path):
     (tmp_path / "dft_check").mkdir()
-    (tmp_path / "dft_check" / paths.DFT_ATOM).write_text(json.dumps(
-        {"enabled": True, "e_mg1_hartree": -200.0696986}))
+    (tmp_path / "dft_check" / paths.DFT_ATOM).write_text(
+        json.dumps({"enabled": True, "e_mg1_hartree": -200.0696986})
+    )
     (tmp_path / "active_learning").mkdir()
-    pd.DataFrame({"split": ["train"] * 5 + ["test"] * 2, "n_atoms": [1, 2, 3, 4, 5, 6, 7],
-                  "rmse_kcal_mol_atom": [0.2, 0.2, 0.2, 0.2, 0.05, 0.1, 0.3],
-                  "pearson_r": [0.95, 0.95, 0.8, 0.95, 0.99, 0.9, 0.86]}).to_csv(
-        tmp_path / "active_learning" / paths.FIT_METRICS, index=False)
-    (tmp_path / "active_learning" / paths.AL_VERDICT).write_text(json.dumps(
-        {"enabled": True, "found": False}))
+    pd.DataFrame(
+        {
+            "split": ["train"] * 5 + ["test"] * 2,
+            "n_atoms": [1, 2, 3, 4, 5, 6, 7],
+            "rmse_kcal_mol_atom": [0.2, 0.2, 0.2, 0.2, 0.05, 0.1, 0.3],
+            "pearson_r": [0.95, 0.95, 0.8, 0.95, 0.99, 0.9, 0.86],
+        }
+    ).to_csv(tmp_path / "active_learning" / paths.FIT_METRICS, index=False)
+    (tmp_path / "active_learning" / paths.AL_VERDICT).write_text(
+        json.dumps({"enabled": True, "found": False})
+    )
     return tmp_path
 
 

@@ -51,12 +51,16 @@ def test_energy_command_gupta_dimer_by_hand(tmp_path):
 
     from paper_artifact.units import KCAL_MOL_EV
 
-    structures = [Atoms("Mg2", positions=[[0, 0, 0], [0, 0, 2.691017]]),
-                  random_cluster(6, np.random.default_rng(1))]
+    structures = [
+        Atoms("Mg2", positions=[[0, 0, 0], [0, 0, 2.691017]]),
+        random_cluster(6, np.random.default_rng(1)),
+    ]
     write(tmp_path / "in.extxyz", structures)
     out = tmp_path / "e.csv"
-    assert main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gupta",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gupta", "--out", str(out)])
+        == 0
+    )
     table = pd.read_csv(out)
     assert list(table["index"]) == [0, 1] and list(table["n_atoms"]) == [2, 6]
     expected = 2 * (1.249626 - 5.017854) * KCAL_MOL_EV
@@ -67,8 +71,20 @@ def test_energy_command_gupta_dimer_by_hand(tmp_path):
 def test_energy_command_relax_and_failure(tmp_path):
     write(tmp_path / "in.extxyz", [random_cluster(5, np.random.default_rng(2))])
     out = tmp_path / "e.csv"
-    assert main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gupta", "--relax",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "energy",
+                str(tmp_path / "in.extxyz"),
+                "--calculator",
+                "gupta",
+                "--relax",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     relaxed = read(tmp_path / "e.relaxed.extxyz", ":")
     assert len(relaxed) == 1
     assert np.abs(relaxed[0].get_forces()).max() < 0.0232
@@ -77,8 +93,23 @@ def test_energy_command_relax_and_failure(tmp_path):
 
 def test_hop_lj13_reaches_cambridge_gm(tmp_path):
     out = tmp_path / "hop"
-    code = main(["hop", "--calculator", "lj", "--atoms", "13", "--seed", "0", "--steps", "150",
-                 "--target-energy", "-44.326801", "--out", str(out)])
+    code = main(
+        [
+            "hop",
+            "--calculator",
+            "lj",
+            "--atoms",
+            "13",
+            "--seed",
+            "0",
+            "--steps",
+            "150",
+            "--target-energy",
+            "-44.326801",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     best = read(out / "best.extxyz")
     assert best.get_potential_energy() == pytest.approx(-44.326801, abs=1e-3)
@@ -86,6 +117,7 @@ def test_hop_lj13_reaches_cambridge_gm(tmp_path):
 
 
 def test_module_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "paper_artifact", "stages"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "paper_artifact", "stages"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "figures" in proc.stdout

@@ -29,7 +29,7 @@ data:
   selection_size: 8
 fit:
   grid: {{soap_cutoff: [4.0], soap_n_max: [4], soap_l_max: [2], soap_n_sparse: [15],
-          two_body_cutoff: [5.0], two_body_n_sparse: [5]}}
+          two_body_cutoff: [5.0], two_body_delta: [0.5], two_body_n_sparse: [5]}}
   settings: {{use_forces: true}}
   regression_sizes: [6, 8]
 active_learning:
@@ -63,8 +63,9 @@ analysis:
 def micro(tmp_path_factory):
     root = tmp_path_factory.mktemp("micro")
     start = random_cluster(8, np.random.default_rng(0))
-    result = run_minima_hopping(start, Gupta(), MHParams(mdmin=1, temperature0=800.0,
-                                                         md_timestep_fs=5.0), 1, None, 3)
+    result = run_minima_hopping(
+        start, Gupta(), MHParams(mdmin=1, temperature0=800.0, md_timestep_fs=5.0), 1, None, 3
+    )
     gm = result.best_atoms.copy()
     gm.calc = None
     write(root / "Mg8.extxyz", gm)
@@ -93,8 +94,13 @@ def test_every_stage_runs(micro):
     assert set(refined.n_atoms) == {7, 8}
     # Gupta relaxation of a GAP minimum can only lower the Gupta energy of that geometry
     assert (refined.e_bond_ref_kcal.notna()).all()
-    for stem in ("fig3_accuracy", "fig4_refinement", "fig5_com_profiles", "fig6_binding_energy",
-                 "fig7_lattice_motifs"):
+    for stem in (
+        "fig3_accuracy",
+        "fig4_refinement",
+        "fig5_com_profiles",
+        "fig6_binding_energy",
+        "fig7_lattice_motifs",
+    ):
         for ext in ("csv", "png", "pdf"):
             assert (run_dir / "figures" / f"{stem}.{ext}").stat().st_size > 0
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -126,5 +132,6 @@ def test_expected_results_round_trip(micro, tmp_path):
     frame.to_csv(table, index=False)
     report = check_run(cfg, run_dir, expected)
     assert not report.passed
-    assert any(f.file == "fit/grid_table.csv" and "selection_rmse" in f.item
-               for f in report.failures)
+    assert any(
+        f.file == "fit/grid_table.csv" and "selection_rmse" in f.item for f in report.failures
+    )

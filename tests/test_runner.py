@@ -72,7 +72,9 @@ def test_section_change_reruns_only_that_stage(cfg, tmp_path):
 def test_force_and_from(cfg, tmp_path):
     run_dir = tmp_path / "run"
     Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
-    assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run(only=["b"], force=True).executed == ["b"]
+    assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run(
+        only=["b"], force=True
+    ).executed == ["b"]
     assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run(start="a").executed == ["a", "b"]
     with pytest.raises(ValueError, match="unknown stage 'c'"):
         Runner(cfg, STAGES, run_dir).run(only=["c"])
@@ -127,8 +129,11 @@ KILLER = textwrap.dedent("""
 
 def test_kill_9_mid_stage_resumes_without_half_outputs(cfg, tmp_path):
     run_dir = tmp_path / "run"
-    script = KILLER.format(tests=str(__import__("pathlib").Path(__file__).parent),
-                           cfg=str(tmp_path / "tiny.yaml"), run=str(run_dir))
+    script = KILLER.format(
+        tests=str(__import__("pathlib").Path(__file__).parent),
+        cfg=str(tmp_path / "tiny.yaml"),
+        run=str(run_dir),
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
     assert proc.returncode == -9
     assert (run_dir / "a" / "a.txt").exists()
@@ -136,3 +141,15 @@ def test_kill_9_mid_stage_resumes_without_half_outputs(cfg, tmp_path):
     record = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
     assert record.skipped == ["a"] and record.executed == ["b"]
     assert (run_dir / "b" / "b.txt").read_text() == "SEED=7\n"
+
+
+def test_changed_input_file_content_reruns_stage(tmp_path):
+    data_file = tmp_path / "in.extxyz"
+    data_file.write_text("first")
+    path = tmp_path / "cfg.yaml"
+    path.write_text(f"seed: 1\ndata:\n  external_test: [{data_file}]\n")
+    run_dir = tmp_path / "run"
+    Runner(load_config(path), STAGES, run_dir, log=lambda m: None).run()
+    data_file.write_text("second")
+    record = Runner(load_config(path), STAGES, run_dir, log=lambda m: None).run()
+    assert "a" in record.executed  # stage a reads section 'data', which names the file

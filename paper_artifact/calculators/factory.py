@@ -18,8 +18,9 @@ LJ_NO_SHIFT_CUTOFF = 1.0e3  # sigma units; beyond every pair distance, so energi
 SPEC_HELP = "gupta | dft | lj | gap:MODEL.xml"
 
 
-def make_calculator(spec: str, dft: DFTSettings | None = None,
-                    cache_path: str | Path | None = None) -> Calculator:
+def make_calculator(
+    spec: str, dft: DFTSettings | None = None, cache_path: str | Path | None = None
+) -> Calculator:
     kind, _, argument = spec.partition(":")
     if kind == "gupta":
         from .gupta import Gupta
@@ -44,8 +45,9 @@ def make_calculator(spec: str, dft: DFTSettings | None = None,
     raise ValueError(f"unknown calculator '{spec}' (use {SPEC_HELP})")
 
 
-def calculator_factory(spec: str, dft: DFTSettings | None = None,
-                       cache_path: str | Path | None = None):
+def calculator_factory(
+    spec: str, dft: DFTSettings | None = None, cache_path: str | Path | None = None
+):
     """A picklable zero-argument callable returning a fresh calculator."""
     return partial(make_calculator, spec, dft, str(cache_path) if cache_path else None)
 
@@ -63,4 +65,6 @@ def isolated_atom_energy(spec: str, dft: DFTSettings | None = None) -> float:
         from .dft import PySCFDFT
 
         return PySCFDFT(settings=dft or DFTSettings()).isolated_atom_energy()
-    raise ValueError(f"isolated-atom energy of '{spec}' is the reference's; pass the reference spec")
+    raise ValueError(
+        f"isolated-atom energy of '{spec}' is the reference's; pass the reference spec"
+    )

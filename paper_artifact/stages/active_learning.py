@@ -36,8 +36,12 @@ ROUND_FILE = "round.json"
 
 def relaxed_known_gm(known: Atoms, model_xml: Path, fmax: float) -> Atoms:
     """The known GM relaxed with the current GAP (the paper compares structures on one PES)."""
-    result = relax(Atoms(known.numbers, positions=known.positions), make_calculator(f"gap:{model_xml}"),
-                   fmax=fmax, steps=2000)
+    result = relax(
+        Atoms(known.numbers, positions=known.positions),
+        make_calculator(f"gap:{model_xml}"),
+        fmax=fmax,
+        steps=2000,
+    )
     return result.atoms
 
 
@@ -50,7 +54,9 @@ def closest_to(reference: Atoms, minima: list[Atoms]) -> tuple[float, Atoms | No
     return distances[best], minima[best]
 
 
-def new_isomers(isomers: list[Atoms], train: list[Atoms], count: int, rel_tol: float) -> list[Atoms]:
+def new_isomers(
+    isomers: list[Atoms], train: list[Atoms], count: int, rel_tol: float
+) -> list[Atoms]:
     """The lowest `count` GAP isomers that are not duplicates of a training structure."""
     from ..structures import distinct_by_paper_criterion
 
@@ -61,8 +67,10 @@ def new_isomers(isomers: list[Atoms], train: list[Atoms], count: int, rel_tol: f
             picked.append(atoms)
         if len(picked) == count:
             break
-    return [Atoms(a.numbers, positions=a.positions, info={"generator": "active_learning"})
-            for a in picked]
+    return [
+        Atoms(a.numbers, positions=a.positions, info={"generator": "active_learning"})
+        for a in picked
+    ]
 
 
 def run(ctx: StageContext) -> None:
@@ -72,19 +80,25 @@ def run(ctx: StageContext) -> None:
     fit_dir = ctx.paths.stage("fit")
     if not al.target_size:
         ctx.log("disabled (active_learning.target_size is 0): the grid-search GAP is final")
-        (ctx.out / paths.AL_VERDICT).write_text(json.dumps(
-            {"enabled": False, "verdict": "active learning disabled in this profile"}, indent=2))
+        (ctx.out / paths.AL_VERDICT).write_text(
+            json.dumps(
+                {"enabled": False, "verdict": "active learning disabled in this profile"}, indent=2
+            )
+        )
         copy_model(fit_dir / paths.MODEL_DIR / paths.MODEL_XML, ctx.out / paths.MODEL_DIR)
         for name in (paths.FIT_METRICS, paths.FIT_PREDICTIONS):
             shutil.copy2(fit_dir / name, ctx.out / name)
         return
     if al.known_gm is None:
-        raise RuntimeError("active_learning.target_size is set but active_learning.known_gm "
-                           "(the target's known GM structure file) is not")
+        raise RuntimeError(
+            "active_learning.target_size is set but active_learning.known_gm "
+            "(the target's known GM structure file) is not"
+        )
     known = read(al.known_gm.resolve())
     if len(known) != al.target_size:
-        raise ValueError(f"{al.known_gm}: known GM has {len(known)} atoms, target size is "
-                         f"{al.target_size}")
+        raise ValueError(
+            f"{al.known_gm}: known GM has {len(known)} atoms, target size is {al.target_size}"
+        )
     e_atom = reference_atom_energy(ctx.cfg)
     model_xml = fit_dir / paths.MODEL_DIR / paths.MODEL_XML
     selected = json.loads((fit_dir / paths.FIT_SELECTED).read_text())
@@ -106,16 +120,23 @@ def run(ctx: StageContext) -> None:
             break
         train = read(round_dir / paths.AL_TRAIN, ":")
         model_xml = Path(record["next_model"])
-    verdict = {"enabled": True, "target_size": al.target_size, "found": found, "rounds": len(rounds),
-               "max_rounds": al.max_rounds,
-               "verdict": "known GM found" if found else
-               f"known GM NOT found after {len(rounds)} rounds"}
+    verdict = {
+        "enabled": True,
+        "target_size": al.target_size,
+        "found": found,
+        "rounds": len(rounds),
+        "max_rounds": al.max_rounds,
+        "verdict": "known GM found" if found else f"known GM NOT found after {len(rounds)} rounds",
+    }
     ctx.log(verdict["verdict"])
     pd.DataFrame(rounds).to_csv(ctx.out / paths.AL_ROUNDS, index=False)
     (ctx.out / paths.AL_VERDICT).write_text(json.dumps(verdict, indent=2))
     write(ctx.out / paths.AL_TRAIN, train, format="extxyz")
-    all_added = [a for r in range(1, len(rounds) + 1)
-                 for a in _read_if(ctx.work / f"round{r}" / paths.AL_ADDED)]
+    all_added = [
+        a
+        for r in range(1, len(rounds) + 1)
+        for a in _read_if(ctx.work / f"round{r}" / paths.AL_ADDED)
+    ]
     write(ctx.out / paths.AL_ADDED, all_added, format="extxyz")
     final_xml = copy_model(model_xml, ctx.out / paths.MODEL_DIR)
     write_evaluation(ctx.out, final_xml, train, test, e_atom, external_test(ctx))
@@ -125,62 +146,109 @@ def _read_if(path: Path) -> list[Atoms]:
     return read(path, ":") if path.exists() and path.stat().st_size else []
 
 
-def run_round(ctx: StageContext, r: int, round_dir: Path, model_xml: Path, known: Atoms,
-              train: list[Atoms], test: list[Atoms], e_atom: float, selected: dict) -> dict:
+def run_round(
+    ctx: StageContext,
+    r: int,
+    round_dir: Path,
+    model_xml: Path,
+    known: Atoms,
+    train: list[Atoms],
+    test: list[Atoms],
+    e_atom: float,
+    selected: dict,
+) -> dict:
     al = ctx.cfg.active_learning
     round_dir.mkdir(parents=True, exist_ok=True)
     target = relaxed_known_gm(known, model_xml, al.mh.fmax)
     spec = f"gap:{model_xml}"
-    tasks = make_tasks([al.target_size], al.target_starts, spec, al.mh,
-                       lambda n, i: stage_seed(ctx.cfg, "al-target", r, n, i),
-                       round_dir / "target", al.target_steps, targets={al.target_size: target})
+    tasks = make_tasks(
+        [al.target_size],
+        al.target_starts,
+        spec,
+        al.mh,
+        lambda n, i: stage_seed(ctx.cfg, "al-target", r, n, i),
+        round_dir / "target",
+        al.target_steps,
+        targets={al.target_size: target},
+    )
     with executor_for(ctx) as executor:
         results = run_tasks(tasks, executor.map, ctx.log)
     minima = [m for res in results for m in res.minima]
     distance, closest = closest_to(target, minima)
     best = min(minima, key=lambda m: m.info["energy"])
     record = {
-        "round": r, "train_size": len(train), "model": str(model_xml),
+        "round": r,
+        "train_size": len(train),
+        "model": str(model_xml),
         "target_gm_gap_energy_ev": float(target.get_potential_energy()),
         "best_target_energy_ev": float(best.info["energy"]),
         "fingerprint_distance_to_known_gm": distance,
         "found": bool(distance < al.mh.fp_threshold),
-        "n_added": 0, "next_model": str(model_xml),
+        "n_added": 0,
+        "next_model": str(model_xml),
     }
-    ctx.log(f"round {r}: train {len(train)}, best Mg{al.target_size} {record['best_target_energy_ev']:.4f}"
-            f" eV vs known GM (GAP-relaxed) {record['target_gm_gap_energy_ev']:.4f} eV, fingerprint "
-            f"distance {distance:.4f} -> {'FOUND' if record['found'] else 'not found'}")
+    ctx.log(
+        f"round {r}: train {len(train)}, best Mg{al.target_size} "
+        f"{record['best_target_energy_ev']:.4f}"
+        f" eV vs known GM (GAP-relaxed) {record['target_gm_gap_energy_ev']:.4f} eV, fingerprint "
+        f"distance {distance:.4f} -> {'FOUND' if record['found'] else 'not found'}"
+    )
     if record["found"]:
         return record
-    go_tasks = make_tasks(al.al_sizes, al.al_starts, spec, al.mh,
-                          lambda n, i: stage_seed(ctx.cfg, "al-go", r, n, i),
-                          round_dir / "go", al.al_steps)
+    go_tasks = make_tasks(
+        al.al_sizes,
+        al.al_starts,
+        spec,
+        al.mh,
+        lambda n, i: stage_seed(ctx.cfg, "al-go", r, n, i),
+        round_dir / "go",
+        al.al_steps,
+    )
     with executor_for(ctx) as executor:
         isomers = merge_by_size(go_tasks, run_tasks(go_tasks, executor.map, ctx.log), al.mh)
-        candidates = [a for n in al.al_sizes for a in new_isomers(
-            isomers.get(n, []), train, al.new_isomers_per_size,
-            ctx.cfg.data.filters.uniqueness_tol)]
-        labelled = label_structures(candidates, reference_factory(ctx.cfg, ctx.paths),
-                                    map_fn=executor.map, progress=ctx.log)
+        candidates = [
+            a
+            for n in al.al_sizes
+            for a in new_isomers(
+                isomers.get(n, []),
+                train,
+                al.new_isomers_per_size,
+                ctx.cfg.data.filters.uniqueness_tol,
+            )
+        ]
+        labelled = label_structures(
+            candidates, reference_factory(ctx.cfg, ctx.paths), map_fn=executor.map, progress=ctx.log
+        )
     filtered = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters)
     new_train = filtered.kept
-    additions = [a for a in new_train if a.info.get("generator") == "active_learning"
-                 and a.info.get("al_round") is None]
+    additions = [
+        a
+        for a in new_train
+        if a.info.get("generator") == "active_learning" and a.info.get("al_round") is None
+    ]
     for atoms in additions:
         atoms.info["al_round"] = r
     write(round_dir / paths.AL_TRAIN, new_train, format="extxyz")
     write(round_dir / paths.AL_ADDED, additions, format="extxyz")
-    ctx.log(f"round {r}: {len(candidates)} new isomers, {len(labelled.failures)} failed "
-            f"labelling, {len(additions)} added after filters; refit ({al.refit})")
+    ctx.log(
+        f"round {r}: {len(candidates)} new isomers, {len(labelled.failures)} failed "
+        f"labelling, {len(additions)} added after filters; refit ({al.refit})"
+    )
     if al.refit == "grid":
         result = run_grid_search(ctx, new_train, test, round_dir / "grid", e_atom)
         next_xml = result.best_model_path
     else:
         soap, two_body = _selected_params(selected)
-        next_xml = run_gap_fit(new_train, round_dir / "refit", soap, two_body,
-                               fit_settings(ctx.cfg, e_atom)).xml_path
-    record.update({"n_added": len(additions), "n_label_failures": len(labelled.failures),
-                   "next_model": str(next_xml)})
+        next_xml = run_gap_fit(
+            new_train, round_dir / "refit", soap, two_body, fit_settings(ctx.cfg, e_atom)
+        ).xml_path
+    record.update(
+        {
+            "n_added": len(additions),
+            "n_label_failures": len(labelled.failures),
+            "next_model": str(next_xml),
+        }
+    )
     return record
 
 
@@ -190,4 +258,3 @@ def _selected_params(selected: dict):
     soap = SoapParams(**selected["soap"])
     two_body = TwoBodyParams(**selected["two_body"]) if selected["two_body"] else None
     return soap, two_body
-

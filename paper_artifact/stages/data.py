@@ -18,20 +18,30 @@ from .common import executor_for, reference_atom_energy, reference_factory, stag
 def run(ctx: StageContext) -> None:
     cfg = ctx.cfg.data
     ingested = read_many([p.resolve() for p in cfg.datasets], strict=cfg.strict)
-    ctx.log(f"ingested {len(ingested.atoms)} structures from {len(cfg.datasets)} file(s), "
-            f"{len(ingested.drops)} dropped as bad input")
+    ctx.log(
+        f"ingested {len(ingested.atoms)} structures from {len(cfg.datasets)} file(s), "
+        f"{len(ingested.drops)} dropped as bad input"
+    )
     structures = list(ingested.atoms)
     failures = pd.DataFrame(columns=["index", "label", "error"])
     if cfg.generate_sizes:
         candidates = generate_candidates(
-            cfg.generate_sizes, cfg.generation, stage_seed(ctx.cfg, "data"),
+            cfg.generate_sizes,
+            cfg.generation,
+            stage_seed(ctx.cfg, "data"),
             reference_factory(ctx.cfg, ctx.paths, cheap=True),
         )
-        ctx.log(f"generated {len(candidates)} candidates for sizes {list(cfg.generate_sizes)}; "
-                f"labelling with '{ctx.cfg.reference.calculator}'")
+        ctx.log(
+            f"generated {len(candidates)} candidates for sizes {list(cfg.generate_sizes)}; "
+            f"labelling with '{ctx.cfg.reference.calculator}'"
+        )
         with executor_for(ctx) as executor:
-            labelled = label_structures(candidates, reference_factory(ctx.cfg, ctx.paths),
-                                        map_fn=executor.map, progress=ctx.log)
+            labelled = label_structures(
+                candidates,
+                reference_factory(ctx.cfg, ctx.paths),
+                map_fn=executor.map,
+                progress=ctx.log,
+            )
         structures += labelled.labelled
         failures = labelled.failures
         ctx.log(f"labelled {len(labelled.labelled)}, failed {len(failures)}")
@@ -40,19 +50,24 @@ def run(ctx: StageContext) -> None:
     train, test, _ = split_by_size(filtered.kept, cfg.train_sizes, cfg.test_sizes)
     ctx.log(f"kept {len(filtered.kept)}: train {len(train)}, test {len(test)}")
     if not train or not test:
-        raise RuntimeError(f"data stage produced an empty split (train {len(train)}, test "
-                           f"{len(test)}); check data.train_sizes/test_sizes against the data")
+        raise RuntimeError(
+            f"data stage produced an empty split (train {len(train)}, test "
+            f"{len(test)}); check data.train_sizes/test_sizes against the data"
+        )
     write_extxyz_atomically(train, ctx.out / paths.DATA_TRAIN)
     write_extxyz_atomically(test, ctx.out / paths.DATA_TEST)
     if cfg.external_test:
         external = read_many([p.resolve() for p in cfg.external_test], strict=cfg.strict)
         write_extxyz_atomically(external.atoms, ctx.out / paths.DATA_EXTERNAL_TEST)
-    drops = pd.concat([ingested.drops.assign(stage="ingest"),
-                       filtered.drops.assign(stage="filter")], ignore_index=True)
+    drops = pd.concat(
+        [ingested.drops.assign(stage="ingest"), filtered.drops.assign(stage="filter")],
+        ignore_index=True,
+    )
     drops.to_csv(ctx.out / paths.DATA_DROPS, index=False)
     failures.to_csv(ctx.out / paths.DATA_LABEL_FAILURES, index=False)
     counts = filtered.counts.copy()
     counts["split"] = counts["n_atoms"].map(
-        lambda n: "train" if n in cfg.train_sizes else "test" if n in cfg.test_sizes else "unused")
+        lambda n: "train" if n in cfg.train_sizes else "test" if n in cfg.test_sizes else "unused"
+    )
     counts.to_csv(ctx.out / paths.DATA_COUNTS, index=False)
     write_counts_figure(counts, ctx.out / paths.DATA_COUNTS_FIGURE)

@@ -22,6 +22,7 @@ from ..runner import StageContext
 from ..tables import table1_refined_gm, table2_go_gm
 from .common import reference_atom_energy
 
+
 def by_size(structures: list[Atoms]) -> dict[int, Atoms]:
     out = {}
     for atoms in structures:
@@ -30,8 +31,9 @@ def by_size(structures: list[Atoms]) -> dict[int, Atoms]:
     return out
 
 
-def binding_energies(refined: pd.DataFrame, gap_gms: dict[int, Atoms], e_atom: float
-                     ) -> pd.DataFrame:
+def binding_energies(
+    refined: pd.DataFrame, gap_gms: dict[int, Atoms], e_atom: float
+) -> pd.DataFrame:
     """Figure 6 input: reference E_bond of refined GMs and isomers, GAP E_bond of GAP GMs."""
     from ..units import binding_energy_per_atom_kcal
 
@@ -39,12 +41,23 @@ def binding_energies(refined: pd.DataFrame, gap_gms: dict[int, Atoms], e_atom: f
     for n, group in refined.groupby("n_atoms"):
         best = group["e_bond_ref_kcal"].idxmin()
         for index, value in group["e_bond_ref_kcal"].items():
-            rows.append({"n_atoms": n, "source": "reference",
-                         "kind": "gm" if index == best else "isomer", "e_bond_kcal": value})
+            rows.append(
+                {
+                    "n_atoms": n,
+                    "source": "reference",
+                    "kind": "gm" if index == best else "isomer",
+                    "e_bond_kcal": value,
+                }
+            )
     for n, atoms in gap_gms.items():
-        rows.append({"n_atoms": n, "source": "gap", "kind": "gm",
-                     "e_bond_kcal": binding_energy_per_atom_kcal(atoms.info["energy_ev"], n,
-                                                                 e_atom)})
+        rows.append(
+            {
+                "n_atoms": n,
+                "source": "gap",
+                "kind": "gm",
+                "e_bond_kcal": binding_energy_per_atom_kcal(atoms.info["energy_ev"], n, e_atom),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -60,22 +73,31 @@ def run(ctx: StageContext) -> None:
     e_atom = reference_atom_energy(cfg)
     metrics = pd.read_csv(ctx.input("active_learning", paths.FIT_METRICS))
     predictions = pd.read_csv(ctx.input("active_learning", paths.FIT_PREDICTIONS))
-    df = fig3_accuracy.compute(metrics, predictions,
-                               fig3_accuracy.Fig3Params(cfg.fit.regression_sizes))
+    df = fig3_accuracy.compute(
+        metrics, predictions, fig3_accuracy.Fig3Params(cfg.fit.regression_sizes)
+    )
     common.write(df, titled(fig3_accuracy.plot(df), cfg), ctx.out, "fig3_accuracy")
 
     refined = pd.read_csv(ctx.input("refine", paths.REFINE_TABLE))
     runs = pd.read_csv(ctx.input("go", paths.GO_SUMMARY))
-    known = pd.read_csv(ctx.input("refine", paths.REFINE_KNOWN)) \
-        if ctx.input("refine", paths.REFINE_KNOWN).stat().st_size > 1 else pd.DataFrame()
+    known = (
+        pd.read_csv(ctx.input("refine", paths.REFINE_KNOWN))
+        if ctx.input("refine", paths.REFINE_KNOWN).stat().st_size > 1
+        else pd.DataFrame()
+    )
     known_ok = known[known["status"] == "ok"] if len(known) else known
     known_fig = None
     if len(known_ok):
-        known_fig = pd.DataFrame({
-            "n_atoms": known_ok["n_atoms"], "source": "relaxed with the reference",
-            "e_bond_kcal": known_ok["known_e_bond_total_kcal"] / known_ok["n_atoms"]})
-    df = fig4_refinement.compute(refined, runs, known_fig, fig4_refinement.Fig4Params(
-        cfg.analysis.refinement_plot_sizes))
+        known_fig = pd.DataFrame(
+            {
+                "n_atoms": known_ok["n_atoms"],
+                "source": "relaxed with the reference",
+                "e_bond_kcal": known_ok["known_e_bond_total_kcal"] / known_ok["n_atoms"],
+            }
+        )
+    df = fig4_refinement.compute(
+        refined, runs, known_fig, fig4_refinement.Fig4Params(cfg.analysis.refinement_plot_sizes)
+    )
     common.write(df, titled(fig4_refinement.plot(df), cfg), ctx.out, "fig4_refinement")
 
     refined_gms = by_size(read(ctx.input("refine", paths.REFINE_GM), ":"))
@@ -88,17 +110,22 @@ def run(ctx: StageContext) -> None:
 
     df = fig7_lattice_motifs.compute(refined_gms, cfg.analysis.motifs)
     common.write(df, titled(fig7_lattice_motifs.plot(df), cfg), ctx.out, "fig7_lattice_motifs")
-    ctx.log(f"lattice separation threshold (paper: 0.01): "
-            f"{df['separation_threshold'].iloc[0]:.4f}")
+    ctx.log(f"lattice separation threshold (paper: 0.01): {df['separation_threshold'].iloc[0]:.4f}")
 
     table_params = table1_refined_gm.TableParams(e_atom_ev=e_atom)
     known_table = None
     if len(known_ok):
-        known_table = pd.DataFrame({"n_atoms": known_ok["n_atoms"], "source": "relaxed with the reference",
-                                    "e_bond_total_kcal": known_ok["known_e_bond_total_kcal"]})
+        known_table = pd.DataFrame(
+            {
+                "n_atoms": known_ok["n_atoms"],
+                "source": "relaxed with the reference",
+                "e_bond_total_kcal": known_ok["known_e_bond_total_kcal"],
+            }
+        )
     symmetry = PointGroupParams(tolerance=cfg.analysis.pointgroup_tolerance)
-    table = table1_refined_gm.compute(refined_gms, known_table, table_params, cfg.analysis.core,
-                                      symmetry)
+    table = table1_refined_gm.compute(
+        refined_gms, known_table, table_params, cfg.analysis.core, symmetry
+    )
     common.write_table(table, ctx.out, "table1_refined_gm")
     table = table2_go_gm.compute(gap_gms, table_params, cfg.analysis.core, symmetry)
     common.write_table(table, ctx.out, "table2_gap_gm")

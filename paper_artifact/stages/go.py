@@ -21,31 +21,57 @@ def run(ctx: StageContext) -> None:
     go = ctx.cfg.go
     model = final_model(ctx)
     tasks = make_tasks(
-        go.sizes, go.n_starts, f"gap:{model}", go.mh,
-        lambda n, i: stage_seed(ctx.cfg, "go", n, i), ctx.work, go.max_steps,
+        go.sizes,
+        go.n_starts,
+        f"gap:{model}",
+        go.mh,
+        lambda n, i: stage_seed(ctx.cfg, "go", n, i),
+        ctx.work,
+        go.max_steps,
         go.max_wall_seconds,
     )
     with executor_for(ctx) as executor:
         results = run_tasks(tasks, executor.map, ctx.log)
-    runs = pd.DataFrame([{
-        "n_atoms": t.n_atoms, "start": t.start_index, "n_steps": r.n_steps,
-        "n_minima": len(r.minima), "best_energy_ev": r.best_energy, "stop_reason": r.stop_reason,
-        "n_force_calls": r.n_force_calls, "n_accepted": r.n_accepted,
-        "n_rejected": r.n_rejected, "n_fragmented": r.n_fragmented,
-    } for t, r in zip(tasks, results)])
+    runs = pd.DataFrame(
+        [
+            {
+                "n_atoms": t.n_atoms,
+                "start": t.start_index,
+                "n_steps": r.n_steps,
+                "n_minima": len(r.minima),
+                "best_energy_ev": r.best_energy,
+                "stop_reason": r.stop_reason,
+                "n_force_calls": r.n_force_calls,
+                "n_accepted": r.n_accepted,
+                "n_rejected": r.n_rejected,
+                "n_fragmented": r.n_fragmented,
+            }
+            for t, r in zip(tasks, results, strict=True)
+        ]
+    )
     runs.to_csv(ctx.out / paths.GO_SUMMARY, index=False)
     isomers = merge_by_size(tasks, results, go.mh)
     rows, global_minima = [], []
     for n, unique in isomers.items():
-        all_minima = [m for t, r in zip(tasks, results) if t.n_atoms == n for m in r.minima]
+        all_minima = [
+            m for t, r in zip(tasks, results, strict=True) if t.n_atoms == n for m in r.minima
+        ]
         write(ctx.out / paths.go_all_minima(n), all_minima, format="extxyz")
         write(ctx.out / paths.go_unique(n), unique, format="extxyz")
-        write(ctx.out / paths.go_lowest(n), unique[:go.n_lowest], format="extxyz")
+        write(ctx.out / paths.go_lowest(n), unique[: go.n_lowest], format="extxyz")
         global_minima.append(unique[0])
-        for rank, atoms in enumerate(unique[:go.n_lowest]):
-            rows.append({"n_atoms": n, "rank": rank, "energy_ev": atoms.info["energy"],
-                         "start": atoms.info.get("start", -1)})
-        ctx.log(f"Mg{n}: {len(all_minima)} minima, {len(unique)} unique isomers, GAP GM "
-                f"{unique[0].info['energy']:.4f} eV")
+        for rank, atoms in enumerate(unique[: go.n_lowest]):
+            rows.append(
+                {
+                    "n_atoms": n,
+                    "rank": rank,
+                    "energy_ev": atoms.info["energy"],
+                    "start": atoms.info.get("start", -1),
+                }
+            )
+        ctx.log(
+            f"Mg{n}: {len(all_minima)} minima, {len(unique)} unique isomers, GAP GM "
+            f"{unique[0].info['energy']:.4f} eV"
+        )
     pd.DataFrame(rows).to_csv(ctx.out / paths.GO_ISOMERS, index=False)
     write(ctx.out / paths.GO_GM, global_minima, format="extxyz")

@@ -37,46 +37,72 @@ class MHTask:
 
 def run_mh_task(task: MHTask) -> MHResult:
     return run_minima_hopping(
-        task.start.copy(), make_calculator(task.calc_spec), task.params, task.seed,
-        Path(task.workdir), task.max_steps, target_structure=task.target_structure,
+        task.start.copy(),
+        make_calculator(task.calc_spec),
+        task.params,
+        task.seed,
+        Path(task.workdir),
+        task.max_steps,
+        target_structure=task.target_structure,
         max_wall_seconds=task.max_wall_seconds,
     )
 
 
-def make_tasks(sizes: Sequence[int], n_starts: int, calc_spec: str, params: MHParams,
-               seed_of: Callable[..., int], workdir: Path, max_steps: int,
-               max_wall_seconds: float | None = None,
-               targets: dict[int, Atoms] | None = None) -> list[MHTask]:
+def make_tasks(
+    sizes: Sequence[int],
+    n_starts: int,
+    calc_spec: str,
+    params: MHParams,
+    seed_of: Callable[..., int],
+    workdir: Path,
+    max_steps: int,
+    max_wall_seconds: float | None = None,
+    targets: dict[int, Atoms] | None = None,
+) -> list[MHTask]:
     """n_starts random starts per size, pairwise > 5 % different (paper criterion)."""
     tasks = []
     for n in sizes:
         starts = distinct_random_starts(n, n_starts, seed_of(n, 0))
         for i, start in enumerate(starts):
-            tasks.append(MHTask(
-                n, i, start, calc_spec, params, seed_of(n, i + 1),
-                str(workdir / f"Mg{n}" / f"start{i}"), max_steps, max_wall_seconds,
-                (targets or {}).get(n),
-            ))
+            tasks.append(
+                MHTask(
+                    n,
+                    i,
+                    start,
+                    calc_spec,
+                    params,
+                    seed_of(n, i + 1),
+                    str(workdir / f"Mg{n}" / f"start{i}"),
+                    max_steps,
+                    max_wall_seconds,
+                    (targets or {}).get(n),
+                )
+            )
     return tasks
 
 
-def run_tasks(tasks: list[MHTask], map_fn: Callable, log: Callable[[str], None]
-              ) -> list[MHResult]:
+def run_tasks(tasks: list[MHTask], map_fn: Callable, log: Callable[[str], None]) -> list[MHResult]:
     log(f"{len(tasks)} minima-hopping runs: " + ", ".join(t.label for t in tasks))
     results = map_fn(run_mh_task, tasks, labels=[t.label for t in tasks])
-    for task, result in zip(tasks, results):
-        log(f"{task.label}: {result.n_steps} steps, {len(result.minima)} minima, best "
-            f"{result.best_energy:.4f} eV ({result.stop_reason}, {result.n_force_calls} force calls)")
+    for task, result in zip(tasks, results, strict=True):
+        log(
+            f"{task.label}: {result.n_steps} steps, {len(result.minima)} minima, best "
+            f"{result.best_energy:.4f} eV ({result.stop_reason}, "
+            f"{result.n_force_calls} force calls)"
+        )
     return results
 
 
-def merge_by_size(tasks: list[MHTask], results: list[MHResult], params: MHParams
-                  ) -> dict[int, list[Atoms]]:
+def merge_by_size(
+    tasks: list[MHTask], results: list[MHResult], params: MHParams
+) -> dict[int, list[Atoms]]:
     """Unique isomers per size over every start, lowest energy first."""
     merged: dict[int, list[Atoms]] = {}
-    for task, result in zip(tasks, results):
+    for task, result in zip(tasks, results, strict=True):
         for minimum in result.minima:
             minimum.info["start"] = task.start_index
         merged.setdefault(task.n_atoms, []).extend(result.minima)
-    return {n: unique_isomers(minima, params.fp_threshold, params.energy_tol)
-            for n, minima in sorted(merged.items())}
+    return {
+        n: unique_isomers(minima, params.fp_threshold, params.energy_tol)
+        for n, minima in sorted(merged.items())
+    }

@@ -39,13 +39,27 @@ def relax_task(task: RelaxTask) -> dict:
     result = relax(atoms, task.calc_factory(), fmax=task.fmax, steps=task.steps)
     positions = result.atoms.positions
     cutoff = FRAGMENT_FACTOR * median_nearest_neighbour(task.atoms.positions)
-    return {"atoms": result.atoms, "energy_ev": result.energy, "converged": result.converged,
-            "n_steps": result.n_steps, "fragments": n_fragments(positions, cutoff)}
+    return {
+        "atoms": result.atoms,
+        "energy_ev": result.energy,
+        "converged": result.converged,
+        "n_steps": result.n_steps,
+        "fragments": n_fragments(positions, cutoff),
+    }
 
 
-def relax_all(ctx: StageContext, structures: list[Atoms], labels: list[str], calc_factory,
-              fmax: float, steps: int) -> list[dict | TaskError]:
-    tasks = [RelaxTask(a, calc_factory, fmax, steps, label) for a, label in zip(structures, labels)]
+def relax_all(
+    ctx: StageContext,
+    structures: list[Atoms],
+    labels: list[str],
+    calc_factory,
+    fmax: float,
+    steps: int,
+) -> list[dict | TaskError]:
+    tasks = [
+        RelaxTask(a, calc_factory, fmax, steps, label)
+        for a, label in zip(structures, labels, strict=True)
+    ]
     ctx.log(f"relaxing {len(tasks)} structures with the reference calculator")
     with executor_for(ctx) as executor:
         return executor.map(relax_task, tasks, labels=labels, on_error="return")
@@ -55,32 +69,53 @@ def e_bond_kcal(energy_ev: float, n: int, e_atom: float) -> float:
     return (energy_ev - n * e_atom) / n * EV_TO_KCAL_MOL
 
 
-def refine_isomers(ctx: StageContext, lowest: dict[int, list[Atoms]], calc_factory,
-                   fmax: float, steps: int, e_atom: float, gap_spec: str | None
-                   ) -> tuple[pd.DataFrame, list[Atoms], pd.DataFrame]:
+def refine_isomers(
+    ctx: StageContext,
+    lowest: dict[int, list[Atoms]],
+    calc_factory,
+    fmax: float,
+    steps: int,
+    e_atom: float,
+    gap_spec: str | None,
+) -> tuple[pd.DataFrame, list[Atoms], pd.DataFrame]:
     """Relax every isomer; returns the table, the refined structures and the failures."""
-    flat = [(n, rank, atoms) for n, isomers in sorted(lowest.items())
-            for rank, atoms in enumerate(isomers)]
+    flat = [
+        (n, rank, atoms)
+        for n, isomers in sorted(lowest.items())
+        for rank, atoms in enumerate(isomers)
+    ]
     labels = [f"Mg{n} GAP isomer {rank}" for n, rank, _ in flat]
     results = relax_all(ctx, [a for _, _, a in flat], labels, calc_factory, fmax, steps)
     gap = make_calculator(gap_spec) if gap_spec else None
     rows, refined, failures = [], [], []
-    for (n, rank, atoms), label, result in zip(flat, labels, results):
+    for (n, rank, atoms), label, result in zip(flat, labels, results, strict=True):
         if isinstance(result, TaskError):
-            failures.append({"n_atoms": n, "isomer_rank_gap": rank, "label": label,
-                             "reason": result.message})
+            failures.append(
+                {"n_atoms": n, "isomer_rank_gap": rank, "label": label, "reason": result.message}
+            )
             continue
         if result["fragments"] > 1:
-            failures.append({"n_atoms": n, "isomer_rank_gap": rank, "label": label,
-                             "reason": f"fragmented into {result['fragments']} pieces"})
+            failures.append(
+                {
+                    "n_atoms": n,
+                    "isomer_rank_gap": rank,
+                    "label": label,
+                    "reason": f"fragmented into {result['fragments']} pieces",
+                }
+            )
             continue
         final = result["atoms"]
         e_gap = float(atoms.get_potential_energy())  # stored with the GO minimum
-        row = {"n_atoms": n, "isomer_rank_gap": rank, "e_gap_before_ev": e_gap,
-               "e_ref_ev": result["energy_ev"], "converged": result["converged"],
-               "relax_steps": result["n_steps"],
-               "e_bond_gap_kcal": e_bond_kcal(e_gap, n, e_atom),
-               "e_bond_ref_kcal": e_bond_kcal(result["energy_ev"], n, e_atom)}
+        row = {
+            "n_atoms": n,
+            "isomer_rank_gap": rank,
+            "e_gap_before_ev": e_gap,
+            "e_ref_ev": result["energy_ev"],
+            "converged": result["converged"],
+            "relax_steps": result["n_steps"],
+            "e_bond_gap_kcal": e_bond_kcal(e_gap, n, e_atom),
+            "e_bond_ref_kcal": e_bond_kcal(result["energy_ev"], n, e_atom),
+        }
         row["e_bond_ref_total_kcal"] = row["e_bond_ref_kcal"] * n
         if gap is not None:
             probe = Atoms(final.numbers, positions=final.positions)
@@ -92,40 +127,60 @@ def refine_isomers(ctx: StageContext, lowest: dict[int, list[Atoms]], calc_facto
         refined.append(final)
     table = pd.DataFrame(rows)
     if not table.empty:
-        table["rank_ref"] = table.groupby("n_atoms")["e_ref_ev"].rank(method="first").astype(int) - 1
+        table["rank_ref"] = (
+            table.groupby("n_atoms")["e_ref_ev"].rank(method="first").astype(int) - 1
+        )
         table["rank_changed"] = table["rank_ref"] != table["isomer_rank_gap"]
-    return table, refined, pd.DataFrame(failures, columns=["n_atoms", "isomer_rank_gap", "label",
-                                                          "reason"])
+    return (
+        table,
+        refined,
+        pd.DataFrame(failures, columns=["n_atoms", "isomer_rank_gap", "label", "reason"]),
+    )
 
 
-def compare_with_known(ctx: StageContext, refined_gm: dict[int, Atoms], calc_factory,
-                       e_atom: float) -> pd.DataFrame:
+def compare_with_known(
+    ctx: StageContext, refined_gm: dict[int, Atoms], calc_factory, e_atom: float
+) -> pd.DataFrame:
     """Relax each known GM with the reference and compare with our refined GM (Table 1)."""
     folder = ctx.cfg.refine.known_gm_dir
     if folder is None:
         return pd.DataFrame()
-    known = {n: read(folder.resolve() / f"Mg{n}.extxyz") for n in refined_gm
-             if (folder.resolve() / f"Mg{n}.extxyz").exists()}
+    known = {
+        n: read(folder.resolve() / f"Mg{n}.extxyz")
+        for n in refined_gm
+        if (folder.resolve() / f"Mg{n}.extxyz").exists()
+    }
     if not known:
         return pd.DataFrame()
     sizes = sorted(known)
-    results = relax_all(ctx, [known[n] for n in sizes], [f"known GM Mg{n}" for n in sizes],
-                        calc_factory, ctx.cfg.refine.fmax, ctx.cfg.refine.max_steps)
+    results = relax_all(
+        ctx,
+        [known[n] for n in sizes],
+        [f"known GM Mg{n}" for n in sizes],
+        calc_factory,
+        ctx.cfg.refine.fmax,
+        ctx.cfg.refine.max_steps,
+    )
     rows = []
-    for n, result in zip(sizes, results):
+    for n, result in zip(sizes, results, strict=True):
         if isinstance(result, TaskError):
             rows.append({"n_atoms": n, "status": f"failed: {result.message}"})
             continue
         ours = refined_gm[n]
         ours_e = e_bond_kcal(ours.info["energy"], n, e_atom)
         known_e = e_bond_kcal(result["energy_ev"], n, e_atom)
-        rows.append({
-            "n_atoms": n, "status": "ok",
-            "ours_e_bond_total_kcal": ours_e * n, "known_e_bond_total_kcal": known_e * n,
-            "delta_per_atom_kcal": ours_e - known_e,
-            "fingerprint_distance": fingerprint_distance(fingerprint(ours),
-                                                         fingerprint(result["atoms"])),
-        })
+        rows.append(
+            {
+                "n_atoms": n,
+                "status": "ok",
+                "ours_e_bond_total_kcal": ours_e * n,
+                "known_e_bond_total_kcal": known_e * n,
+                "delta_per_atom_kcal": ours_e - known_e,
+                "fingerprint_distance": fingerprint_distance(
+                    fingerprint(ours), fingerprint(result["atoms"])
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -133,12 +188,19 @@ def run(ctx: StageContext) -> None:
     cfg = ctx.cfg
     e_atom = reference_atom_energy(cfg)
     sizes = cfg.refine.sizes or cfg.go.sizes
-    lowest = {n: read(ctx.input("go", paths.go_lowest(n)), f":{cfg.refine.n_lowest}")
-              for n in sizes}
+    lowest = {
+        n: read(ctx.input("go", paths.go_lowest(n)), f":{cfg.refine.n_lowest}") for n in sizes
+    }
     factory = reference_factory(cfg, ctx.paths)
-    table, refined, failures = refine_isomers(ctx, lowest, factory, cfg.refine.fmax,
-                                              cfg.refine.max_steps, e_atom,
-                                              f"gap:{final_model(ctx)}")
+    table, refined, failures = refine_isomers(
+        ctx,
+        lowest,
+        factory,
+        cfg.refine.fmax,
+        cfg.refine.max_steps,
+        e_atom,
+        f"gap:{final_model(ctx)}",
+    )
     if table.empty:
         raise RuntimeError("refine: every isomer failed; see the log for the reasons")
     table.to_csv(ctx.out / paths.REFINE_TABLE, index=False)
@@ -152,5 +214,7 @@ def run(ctx: StageContext) -> None:
     write(ctx.out / paths.REFINE_GM, [gm[n] for n in sorted(gm)], format="extxyz")
     compare_with_known(ctx, gm, factory, e_atom).to_csv(ctx.out / paths.REFINE_KNOWN, index=False)
     spread = table.groupby("n_atoms")["e_bond_ref_kcal"].agg(lambda s: float(np.ptp(s)))
-    ctx.log(f"refined {len(table)} isomers ({len(failures)} failed); spread of E_bond per size "
-            f"(kcal/mol/atom): {spread.round(3).to_dict()}")
+    ctx.log(
+        f"refined {len(table)} isomers ({len(failures)} failed); spread of E_bond per size "
+        f"(kcal/mol/atom): {spread.round(3).to_dict()}"
+    )
