@@ -111,7 +111,7 @@ def test_use_gpu_without_gpu4pyscf_is_a_clear_error():
 def test_mg13_minima_binding_energies_match_gaussian():
     from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE, lowest_distinct_minima
 
-    calc = PySCFDFT(DFTSettings(threads=2))
+    calc = PySCFDFT(DFTSettings(threads=2, max_memory_mb=6000))  # in-core ERIs: faster
     e_atom = calc.isolated_atom_energy()
     for reference in lowest_distinct_minima(MINIMA_FILE, 3):
         atoms = Atoms(reference.numbers, positions=reference.positions)
