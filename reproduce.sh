@@ -26,6 +26,11 @@ if [ "$MODE" = run ]; then
   done
 fi
 
+if [ "$MODE" = test ] && [ "${PAPER_ARTIFACT_IN_CONTAINER:-0}" = 1 ]; then
+  echo "reproduce.sh: the image has no test suite; run './reproduce.sh test' in a clone" >&2
+  exit 64
+fi
+
 bootstrap() {
   if [ "${PAPER_ARTIFACT_IN_CONTAINER:-0}" = 1 ]; then PY=python3; return; fi
   local stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -34,4 +36,8 @@ def reference_atom_energy(cfg: Config) -> float:
 
 
 def executor_for(ctx: StageContext):
-    return open_executor(ctx.cfg.executor)
+    """The configured executor; a relative Parsl run_dir goes inside the run folder."""
+    settings = ctx.cfg.executor
+    if not Path(settings.run_dir).is_absolute():
+        settings = dataclasses.replace(settings, run_dir=str(ctx.paths.root / settings.run_dir))
+    return open_executor(settings)
