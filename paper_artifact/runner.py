@@ -114,8 +114,22 @@ def input_files(obj) -> list[InputPath]:
     return []
 
 
+# Settings that change how fast a result is computed, not the result: not part of stage keys.
+RESOURCE_FIELDS = frozenset({"threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads",
+                             "gap_fit_executable"})
+
+
+def without_resources(plain):
+    if isinstance(plain, dict):
+        return {k: without_resources(v) for k, v in plain.items() if k not in RESOURCE_FIELDS}
+    if isinstance(plain, list):
+        return [without_resources(v) for v in plain]
+    return plain
+
+
 def stage_key(stage: Stage, cfg: Config, paths: RunPaths) -> str:
-    sections = {name: to_plain(getattr(cfg, name)) for name in stage.config_sections}
+    sections = {name: without_resources(to_plain(getattr(cfg, name)))
+                for name in stage.config_sections}
     sections["seed"] = cfg.seed
     inputs = {name: hash_tree(paths.stage(name)) for name in stage.needs}
     for name in stage.config_sections:
@@ -227,7 +241,8 @@ class Runner:
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir(parents=True)
-        work = self.paths.work(stage.name)
+        # Checkpoints are only valid for the same config and inputs: one work folder per key.
+        work = self.paths.work(stage.name) / stage_key(stage, self.cfg, self.paths)[:16]
         work.mkdir(parents=True, exist_ok=True)
 
         def log(msg: str) -> None:

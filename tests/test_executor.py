@@ -58,8 +58,9 @@ def fail_if_negative(value):
 def thread_settings(_):
     from threadpoolctl import threadpool_info
 
+    # numpy's OpenBLAS; quippy and pyscf bundle single-threaded OpenBLAS builds (always 1)
     blas_threads = sorted({info["num_threads"] for info in threadpool_info()
-                           if info["user_api"] == "blas"})
+                           if info["user_api"] == "blas" and "numpy" in info["filepath"]})
     return {name: os.environ.get(name) for name in THREAD_ENV_VARS}, blas_threads
 
 

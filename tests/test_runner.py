@@ -153,3 +153,31 @@ def test_changed_input_file_content_reruns_stage(tmp_path):
     data_file.write_text("second")
     record = Runner(load_config(path), STAGES, run_dir, log=lambda m: None).run()
     assert "a" in record.executed  # stage a reads section 'data', which names the file
+
+
+def test_resource_settings_do_not_invalidate_results(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("seed: 1\n")
+    run_dir = tmp_path / "run"
+    Runner(load_config(path), STAGES, run_dir, log=lambda m: None).run()
+    faster = load_config(path, {"reference": {"dft": {"threads": 8, "max_memory_mb": 9000}}})
+    assert Runner(faster, STAGES, run_dir, log=lambda m: None).run().executed == []
+    changed = load_config(path, {"reference": {"dft": {"conv_tol": 1e-7}}})
+    assert Runner(changed, STAGES, run_dir, log=lambda m: None).run().executed == ["b"]
+
+
+def test_checkpoints_are_scoped_to_the_stage_key(tmp_path):
+    seen = []
+
+    def remembers(ctx):
+        seen.append(sorted(p.name for p in ctx.work.iterdir()))
+        (ctx.work / f"checkpoint-seed{ctx.cfg.seed}").write_text("x")
+        (ctx.out / "a.txt").write_text("ok")
+
+    stages = [Stage("a", "first", remembers, ("data",))]
+    path = tmp_path / "cfg.yaml"
+    path.write_text("seed: 1\n")
+    Runner(load_config(path), stages, tmp_path / "run", log=lambda m: None).run()
+    Runner(load_config(path, {"seed": 2}), stages, tmp_path / "run", log=lambda m: None).run()
+    Runner(load_config(path), stages, tmp_path / "run", log=lambda m: None).run(force=True)
+    assert seen == [[], [], ["checkpoint-seed1"]]
