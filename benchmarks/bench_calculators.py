@@ -25,9 +25,10 @@ from ase.io import read
 
 from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.calculators.relax import relax
+from paper_artifact.configtree import PROJECT_ROOT
 from paper_artifact.structures import random_cluster
 
-MINIMA_FILE = "/work/shared/data/mg_reference/mg13_bp86_631gd_minima.extxyz"
+MINIMA_FILE = str(PROJECT_ROOT / "data" / "reference" / "mg13_bp86_631gd_minima.extxyz")
 
 
 def bench_gupta(n_atoms: int, seconds: float = 3.0, seed: int = 0) -> dict:

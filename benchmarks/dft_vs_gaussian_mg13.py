@@ -23,6 +23,7 @@ from ase.io import read
 
 from paper_artifact.calculators.cache import EnergyCache
 from paper_artifact.calculators.dft import DFTSettings, PySCFDFT
+from paper_artifact.configtree import PROJECT_ROOT
 from paper_artifact.units import (
     E_MG1_PAPER_HARTREE,
     EV_TO_KCAL_MOL,
@@ -30,7 +31,7 @@ from paper_artifact.units import (
     binding_energy_per_atom_kcal,
 )
 
-MINIMA_FILE = Path("/work/shared/data/mg_reference/mg13_bp86_631gd_minima.extxyz")
+MINIMA_FILE = PROJECT_ROOT / "data" / "reference" / "mg13_bp86_631gd_minima.extxyz"
 
 
 def lowest_distinct_minima(path: Path, count: int) -> list[Atoms]:

@@ -1,11 +1,11 @@
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
 from ase import Atoms
 from scipy.spatial.transform import Rotation
 
+from paper_artifact.configtree import PROJECT_ROOT
 from paper_artifact.data import REF_ENERGY_KEY, DataError
 from paper_artifact.data.filters import (
     COUNT_COLUMNS,
@@ -19,7 +19,7 @@ from paper_artifact.structures import distinct_by_paper_criterion, random_cluste
 from paper_artifact.units import E_MG1_PAPER_EV
 
 E_ATOM = -1.0  # eV; energies below are chosen relative to it
-MINIMA = Path("/work/shared/data/mg_reference/mg13_bp86_631gd_minima.extxyz")
+MINIMA = PROJECT_ROOT / "data" / "reference" / "mg13_bp86_631gd_minima.extxyz"
 
 
 def labelled(atoms: Atoms, energy: float) -> Atoms:

@@ -1,5 +1,4 @@
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,6 +6,7 @@ from ase import Atoms
 from ase.io import read
 from scipy.spatial.transform import Rotation
 
+from paper_artifact.configtree import PROJECT_ROOT
 from paper_artifact.mh.fingerprint import (
     MG13_DIFFERENT_MINIMA_MIN_DISTANCE,
     MG13_SAME_MINIMUM_MAX_DISTANCE,
@@ -19,7 +19,7 @@ from paper_artifact.mh.fingerprint import (
 from paper_artifact.mh.isomers import distinct_random_starts, lowest, unique_isomers
 from paper_artifact.structures import distinct_by_paper_criterion
 
-MG13_MINIMA = Path("/work/shared/data/mg_reference/mg13_bp86_631gd_minima.extxyz")
+MG13_MINIMA = PROJECT_ROOT / "data" / "reference" / "mg13_bp86_631gd_minima.extxyz"
 
 
 def _numerical_overlaps(atoms, params):

@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,10 +8,11 @@ from scipy.spatial.transform import Rotation
 
 from paper_artifact.calculators.gupta import Gupta, GuptaParameters
 from paper_artifact.calculators.relax import GAUSSIAN_DEFAULT_FMAX, relax
+from paper_artifact.configtree import PROJECT_ROOT
 from paper_artifact.structures import random_cluster
 from paper_artifact.units import KCAL_MOL_EV
 
-PARAMETERS_JSON = Path("/work/shared/data/mg_reference/gupta_mg_parameters.json")
+PARAMETERS_JSON = PROJECT_ROOT / "data" / "reference" / "gupta_mg_parameters.json"
 
 
 def _cluster(n, seed):

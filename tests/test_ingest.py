@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,11 +5,12 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
+from paper_artifact.configtree import PROJECT_ROOT
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY, DataError
 from paper_artifact.data.ingest import read_many, read_structures
 from paper_artifact.units import E_MG1_PAPER_EV
 
-REFERENCE = Path("/work/shared/data/mg_reference")
+REFERENCE = PROJECT_ROOT / "data" / "reference"
 MINIMA = REFERENCE / "mg13_bp86_631gd_minima.extxyz"
 FRAMES = REFERENCE / "mg13_bp86_631gd_frames_forces.extxyz"
 HARTREE_EV_CODATA2014 = 27.211386024367243  # ASE's default units.Hartree

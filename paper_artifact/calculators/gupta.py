@@ -20,7 +20,7 @@ GUPTA_MG_PROVENANCE = (
     "github:skignatov/globus@424f4731c4cbc86782e24f3518d06896388fdcbb "
     "samples/globalopt-abc/MgN-globalopt-GP.inp (potential block '*GP 12 12'), BSD-2-Clause; "
     "A and xi in kcal/mol (unit fixed by reproducing the program's printed harmonic frequencies), "
-    "r0 in Angstrom; copied via /work/shared/data/mg_reference/gupta_mg_parameters.json"
+    "r0 in Angstrom; copied via data/reference/gupta_mg_parameters.json"
 )
 
 

@@ -19,7 +19,7 @@ provides the periodic, cutoff-limited per-atom fingerprints of crystals (Zhu et 
 the global whole-cluster eigenvalue vector used here, so this module is a numpy implementation.
 
 Identity threshold (MG_FP_IDENTITY_THRESHOLD): measured on
-/work/shared/data/mg_reference/mg13_bp86_631gd_minima.extxyz (207 BP86 Mg13 minima, 165 distinct
+data/reference/mg13_bp86_631gd_minima.extxyz (207 BP86 Mg13 minima, 165 distinct
 by `unique_minimum_rank`) with the default parameters: the largest distance between two frames
 of the same rank is 4.5e-5, the smallest distance between frames of different rank is 1.93e-2
 (ranks 120 and 123, 0.42 kcal/mol apart). The threshold 1.0e-3 is the geometric mean of the gap
