@@ -15,6 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from ase import Atoms
 from ase.io import read, write
@@ -26,7 +27,7 @@ from ..calculators.relax import relax
 from ..data.filters import apply_paper_filters
 from ..data.label import label_structures
 from ..mh.fingerprint import fingerprint, fingerprint_distance
-from ..runner import StageContext
+from ..runner import StageContext, atomic_write_text
 from .common import executor_for, reference_atom_energy, reference_factory, stage_seed
 from .fit import copy_model, external_test, fit_settings, run_grid_search, write_evaluation
 from .hopping import make_tasks, merge_by_size, run_tasks
@@ -45,13 +46,10 @@ def relaxed_known_gm(known: Atoms, model_xml: Path, fmax: float) -> Atoms:
     return result.atoms
 
 
-def closest_to(reference: Atoms, minima: list[Atoms]) -> tuple[float, Atoms | None]:
-    if not minima:
-        return float("inf"), None
+def distance_to_closest(reference: Atoms, minima: list[Atoms]) -> float:
+    """Smallest fingerprint distance between `reference` and any of `minima`."""
     ref_fp = fingerprint(reference)
-    distances = [fingerprint_distance(fingerprint(m), ref_fp) for m in minima]
-    best = min(range(len(minima)), key=distances.__getitem__)
-    return distances[best], minima[best]
+    return min((fingerprint_distance(fingerprint(m), ref_fp) for m in minima), default=np.inf)
 
 
 def new_isomers(
@@ -111,9 +109,7 @@ def run(ctx: StageContext) -> None:
             ctx.log(f"round {r}: resumed from checkpoint")
         else:
             record = run_round(ctx, r, round_dir, model_xml, known, train, test, e_atom, selected)
-            tmp = record_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record, indent=2))
-            tmp.replace(record_file)
+            atomic_write_text(record_file, json.dumps(record, indent=2))
         rounds.append(record)
         found = record["found"]
         if found:
@@ -174,7 +170,7 @@ def run_round(
     with executor_for(ctx) as executor:
         results = run_tasks(tasks, executor.map, ctx.log)
     minima = [m for res in results for m in res.minima]
-    distance, closest = closest_to(target, minima)
+    distance = distance_to_closest(target, minima)
     best = min(minima, key=lambda m: m.info["energy"])
     record = {
         "round": r,

@@ -4,6 +4,7 @@ relaxation of the lowest GAP isomers of one small size."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -115,7 +116,10 @@ def run(ctx: StageContext) -> None:
         n = check.refine_size
         isomers = read(ctx.input("go", paths.go_lowest(n)), f":{check.refine_count}")
         labels = [f"Mg{n} GAP isomer {i} (DFT)" for i in range(len(isomers))]
-        results = relax_all(ctx, isomers, labels, factory, check.fmax, check.max_steps)
+        relax_settings = dataclasses.replace(settings, density_fit=check.relax_density_fit)
+        relax_factory = calculator_factory("dft", relax_settings, cache)
+        relax_atom = PySCFDFT(settings=relax_settings).isolated_atom_energy()
+        results = relax_all(ctx, isomers, labels, relax_factory, check.fmax, check.max_steps)
         rows, structures = [], []
         for rank, result in enumerate(results):
             if isinstance(result, TaskError):
@@ -131,7 +135,7 @@ def run(ctx: StageContext) -> None:
                     "converged": result["converged"],
                     "relax_steps": result["n_steps"],
                     "e_dft_ev": result["energy_ev"],
-                    "e_bond_dft_kcal": e_bond_kcal(result["energy_ev"], n, e_atom),
+                    "e_bond_dft_kcal": e_bond_kcal(result["energy_ev"], n, relax_atom),
                 }
             )
             structures.append(result["atoms"])
