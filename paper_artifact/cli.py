@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -165,9 +166,15 @@ def _load(args: argparse.Namespace):
     return cfg, Path(run_dir).resolve()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so executors shut their Parsl workers down on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
