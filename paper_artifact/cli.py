@@ -9,8 +9,7 @@ from pathlib import Path
 
 from . import paths
 from .calculators.factory import SPEC_HELP
-
-GAUSSIAN_DEFAULT_FMAX = 0.00045 * 51.42208619  # Ha/Bohr -> eV/A
+from .calculators.relax import GAUSSIAN_DEFAULT_FMAX
 
 DESCRIPTION = """\
 Reproduce Steshin et al., PCCP 2025 (DOI 10.1039/D5CP02189H): a GAP (SOAP + 2b) for Mg clusters,

@@ -1,6 +1,6 @@
+import labelled
 import numpy as np
 import pytest
-from ase.calculators.lj import LennardJones
 from ase.io import read
 
 from paper_artifact.calculators.gap import (
@@ -21,18 +21,8 @@ TINY_2B = TwoBodyParams(cutoff=5.0, delta=0.1, theta_uniform=1.0, n_sparse=8)
 LJ_SETTINGS = GapFitSettings(e0=0.0, default_sigma_energy=0.001, default_sigma_force=0.01)
 
 
-def lj_clusters(count, sizes, seed):
-    """Clusters labelled by a Mg-scale Lennard-Jones potential (energy in info, forces arrays)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
-    clusters = []
-    for _ in range(count):
-        atoms = random_cluster(int(rng.choice(sizes)), rng)
-        atoms.calc = LennardJones(sigma=2.9, epsilon=0.05, rc=20.0)
-        atoms.info["ref_energy"] = atoms.get_potential_energy()
-        atoms.arrays["ref_forces"] = atoms.get_forces()
-        atoms.calc = None
-        clusters.append(atoms)
-    return clusters
+def lj_clusters(count, sizes, seed, calc=None):
+    return labelled.lj_clusters(count, sizes, seed, 7, calc)
 
 
 @pytest.fixture(scope="module")

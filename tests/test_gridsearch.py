@@ -3,6 +3,7 @@ import math
 import stat
 from concurrent.futures import ProcessPoolExecutor
 
+import labelled
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +23,6 @@ from paper_artifact.gridsearch import (
     point_id,
     select_best,
 )
-from paper_artifact.structures import random_cluster
 from paper_artifact.units import KCAL_MOL_EV
 
 SETTINGS = GapFitSettings(e0=0.0, default_sigma_energy=0.001, default_sigma_force=0.01)
@@ -39,17 +39,7 @@ TINY_GRID = GridSpec(
 
 
 def lj_clusters(count, sizes, seed, calc=None):
-    """Random clusters labelled by `calc` (default a Mg-scale Lennard-Jones potential)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
-    clusters = []
-    for _ in range(count):
-        atoms = random_cluster(int(rng.choice(sizes)), rng)
-        atoms.calc = calc or LennardJones(sigma=2.9, epsilon=0.05, rc=20.0)
-        atoms.info["ref_energy"] = atoms.get_potential_energy()
-        atoms.arrays["ref_forces"] = atoms.get_forces()
-        atoms.calc = None
-        clusters.append(atoms)
-    return clusters
+    return labelled.lj_clusters(count, sizes, seed, 11, calc)
 
 
 @pytest.fixture(scope="module")
