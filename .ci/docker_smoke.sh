@@ -5,12 +5,13 @@
 # Environment: IMAGE (default mg-gap-artifact), PROFILE (default smoke),
 #              DOCKER_SANDBOX (default ../shared/tools/docker-sandbox.sh).
 set -euo pipefail
+trap 'echo "$(basename "$0"): command failed at line $LINENO (exit $?)" >&2' ERR
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 IMAGE=${IMAGE:-mg-gap-artifact}
 PROFILE=${PROFILE:-smoke}
 SANDBOX=${DOCKER_SANDBOX:-../shared/tools/docker-sandbox.sh}
-OUT=$(readlink -f "${1:-results/docker-smoke}")
+OUT=$(readlink -m "${1:-results/docker-smoke}")
 
 if [ ! -f "$SANDBOX" ]; then
   echo "docker_smoke.sh: $SANDBOX not found (set DOCKER_SANDBOX)" >&2
