@@ -5,7 +5,7 @@
 # Environment: IMAGE (default mg-gap-artifact), PROFILE (default smoke),
 #              DOCKER_SANDBOX (default ../shared/tools/docker-sandbox.sh).
 set -euo pipefail
-trap 'echo "$(basename "$0"): command failed at line $LINENO (exit $?)" >&2' ERR
+trap 'rc=$?; echo "${0##*/}: command failed at line $LINENO (exit $rc)" >&2' ERR
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 IMAGE=${IMAGE:-mg-gap-artifact}
