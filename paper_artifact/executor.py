@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from tqdm import tqdm
 
 from .configtree import build
 
@@ -272,12 +273,13 @@ class Executor:
         items: Sequence[Any],
         labels: Sequence[str] | None = None,
         on_error: Literal["raise", "return"] = "raise",
+        desc: str = "tasks",
     ) -> list[Any]:
         """``[fn(item) for item in items]`` run as independent tasks, results in input order.
 
-        With ``on_error='raise'`` all tasks run to completion, then ``TaskFailed`` names the
-        first failed task (in input order); with ``on_error='return'`` a failed slot holds a
-        ``TaskError``.
+        A progress bar named ``desc`` (stderr) counts finished tasks. With ``on_error='raise'``
+        all tasks run to completion, then ``TaskFailed`` names the first failed task (in input
+        order); with ``on_error='return'`` a failed slot holds a ``TaskError``.
         """
         if on_error not in ("raise", "return"):
             raise ValueError(f"on_error must be 'raise' or 'return', got {on_error!r}")
@@ -286,16 +288,18 @@ class Executor:
         if len(labels) != len(items):
             raise ValueError(f"got {len(labels)} labels for {len(items)} items")
         _check_picklable(fn, items, labels)
-        if self.settings.backend == "serial":
-            results = self._map_serial(fn, items, labels)
-        else:
-            results = self._map_parsl(fn, items, labels)
+        with tqdm(total=len(items), desc=desc, file=sys.stderr, mininterval=5.0,
+                  disable=len(items) < 2) as bar:
+            if self.settings.backend == "serial":
+                results = self._map_serial(fn, items, labels, bar)
+            else:
+                results = self._map_parsl(fn, items, labels, bar)
         failures = [r for r in results if isinstance(r, TaskError)]
         if failures and on_error == "raise":
             raise TaskFailed(failures[0], n_failed=len(failures))
         return results
 
-    def _map_serial(self, fn, items, labels) -> list[Any]:
+    def _map_serial(self, fn, items, labels, bar) -> list[Any]:
         results = []
         attempts = self.settings.retries + 1
         for index, (item, label) in enumerate(zip(items, labels, strict=True)):
@@ -308,15 +312,17 @@ class Executor:
                                    label, attempt, attempts, exc)
                     if attempt == attempts:
                         results.append(_task_error(exc, label, index, attempts))
+            bar.update()
         return results
 
-    def _map_parsl(self, fn, items, labels) -> list[Any]:
+    def _map_parsl(self, fn, items, labels, bar) -> list[Any]:
         if self._app is None:
             raise RuntimeError("executor is closed")
         omp_threads = self.settings.omp_threads
         futures = {self._app(fn, item, omp_threads): index for index, item in enumerate(items)}
         results: list[Any] = [None] * len(items)
         for future in as_completed(futures):
+            bar.update()
             index = futures[future]
             exc = future.exception()
             if exc is None:

@@ -85,6 +85,14 @@ def test_serial_results_in_input_order(tmp_path):
     assert results == [v**2 + math.sqrt(v) for v in (1.0, 2.0, 3.0, 4.0)]
 
 
+def test_progress_bar_counts_finished_tasks(tmp_path, capsys):
+    items = numeric_items(tmp_path, n=3, seed=3)
+    with open_executor(ExecutorSettings()) as executor:
+        executor.map(numeric_task, items, desc="labelling")
+    err = capsys.readouterr().err
+    assert "labelling: 100%" in err and "3/3" in err
+
+
 def test_serial_retry_then_success(tmp_path):
     settings = ExecutorSettings(retries=1)
     with open_executor(settings) as executor:

@@ -161,3 +161,54 @@ def test_files_written_by_the_split_stage_read_back(tmp_path):
     (atoms,) = again.atoms
     assert atoms.info[REF_ENERGY_KEY] == -4.0 and atoms.info[REF_METHOD_KEY] == "BP86"
     np.testing.assert_allclose(atoms.arrays[REF_FORCES_KEY], 0.25)
+
+
+def gaussian_log(frames: list[tuple[Atoms, float]]) -> str:
+    """Gaussian 16 output as ase.io reads it: an orientation block and SCF energy per step."""
+    lines = [" Entering Gaussian System, Link 0=g16", " #p BP86/6-31G(d) opt", ""]
+    for atoms, energy_hartree in frames:
+        lines += [
+            "                         Standard orientation:",
+            " ---------------------------------------------------------------------",
+            " Center     Atomic      Atomic             Coordinates (Angstroms)",
+            " Number     Number       Type             X           Y           Z",
+            " ---------------------------------------------------------------------",
+        ]
+        for i, (number, xyz) in enumerate(zip(atoms.numbers, atoms.positions, strict=True)):
+            x, y, z = xyz
+            lines.append(f" {i + 1:6d} {number:10d} {0:11d} {x:13.6f} {y:11.6f} {z:11.6f}")
+        lines += [
+            " ---------------------------------------------------------------------",
+            f" SCF Done:  E(RB-P86) =  {energy_hartree:.9f}     A.U. after   12 cycles",
+            "",
+        ]
+    lines.append(" Normal termination of Gaussian 16")
+    return "\n".join(lines) + "\n"
+
+
+@needs_reference
+def test_gaussian_log_ingest(tmp_path):
+    from ase.io import read
+
+    minima = read(MINIMA, ":2")
+    path = tmp_path / "mg13_opt.log"
+    path.write_text(gaussian_log([(m, m.info["energy_hartree"]) for m in minima]))
+    result = read_structures(path, method="BP86/6-31G(d)")
+    assert result.drops.empty and len(result.atoms) == 2
+    for ours, reference in zip(result.atoms, minima, strict=True):
+        assert ours.get_chemical_formula() == "Mg13"
+        np.testing.assert_allclose(ours.positions, reference.positions, atol=1e-6)
+        expected_ev = reference.info["energy_hartree"] * HARTREE_EV_CODATA2014
+        assert ours.info[REF_ENERGY_KEY] == pytest.approx(expected_ev, abs=1e-6)
+        assert ours.info["method"] == "BP86/6-31G(d)"
+        assert ours.info["source_file"] == str(path)
+    assert [a.info["source_index"] for a in result.atoms] == [0, 1]
+
+
+def test_gaussian_log_with_a_non_mg_atom_is_reported(tmp_path):
+    atoms = triangle("Mg2Al")
+    path = tmp_path / "bad.log"
+    path.write_text(gaussian_log([(atoms, -600.0)]))
+    result = read_structures(path)
+    assert result.atoms == [] and list(result.drops.reason) == ["non_mg_element"]
+    assert result.drops.file.iloc[0] == str(path)

@@ -54,7 +54,8 @@ def run(ctx: StageContext) -> None:
         return
     from ..calculators.dft import PySCFDFT
 
-    settings = ctx.cfg.reference.dft
+    # The Gaussian comparison needs exact J even when a profile labels with density fitting.
+    settings = dataclasses.replace(ctx.cfg.reference.dft, density_fit=False)
     cache = ctx.paths.cache_db if ctx.cfg.reference.use_cache else None
     factory = calculator_factory("dft", settings, cache)
     e_atom = PySCFDFT(settings=settings).isolated_atom_energy()
@@ -82,6 +83,7 @@ def run(ctx: StageContext) -> None:
                 [(m, factory) for m in minima],
                 labels=[m.info["label"] for m in minima],
                 on_error="return",
+                desc="Mg13 single points",
             )
         rows = []
         for atoms, energy in zip(minima, energies, strict=True):

@@ -62,7 +62,9 @@ def relax_all(
     ]
     ctx.log(f"relaxing {len(tasks)} structures with the reference calculator")
     with executor_for(ctx) as executor:
-        return executor.map(relax_task, tasks, labels=labels, on_error="return")
+        return executor.map(
+            relax_task, tasks, labels=labels, on_error="return", desc="relaxations"
+        )
 
 
 def e_bond_kcal(energy_ev: float, n: int, e_atom: float) -> float:
