@@ -7,7 +7,7 @@ minimum (and a Gupta-relaxed Mg30 with --dft-sizes 13 30), with and without dens
 Each DFT case runs in a fresh subprocess so that ru_maxrss is that case's peak.
 
   PYTHONPATH=. python benchmarks/bench_calculators.py [--dft --threads 2 --dft-sizes 13 30
-      --timeout 3600 --no-exact-j]
+      --timeout 3600 --coulomb both|df|exact]
 """
 
 from __future__ import annotations
@@ -112,8 +112,8 @@ def main() -> None:
                         help="PySCF max_memory; 6000 keeps Mg13's exact-J ERIs in memory")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="seconds after which a DFT case is stopped and reported as such")
-    parser.add_argument("--no-exact-j", action="store_true",
-                        help="density-fitted cases only")
+    parser.add_argument("--coulomb", choices=["both", "df", "exact"], default="both",
+                        help="which DFT cases: density-fitted J, exact J, or both")
     parser.add_argument("--dft-one", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--density-fit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,8 +129,9 @@ def main() -> None:
     print(json.dumps(results["gupta"], indent=1), flush=True)
     if args.dft:
         results["dft"] = []
+        cases = {"both": (True, False), "df": (True,), "exact": (False,)}[args.coulomb]
         for n_atoms in args.dft_sizes:
-            for density_fit in (True,) if args.no_exact_j else (True, False):
+            for density_fit in cases:
                 results["dft"].append(run_dft_case(n_atoms, density_fit, args))
                 print(json.dumps(results["dft"][-1]), flush=True)
     print(json.dumps(results, indent=1))
