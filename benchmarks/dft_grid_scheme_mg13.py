@@ -16,14 +16,12 @@ import argparse
 import json
 import time
 
-from ase.io import read
-from pyscf import dft, gto
+from ase import Atoms
 from pyscf.dft import gen_grid
 
-from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE
-from paper_artifact.units import E_MG1_PAPER_HARTREE, EV_TO_KCAL_MOL, HARTREE_EV
-
-HARTREE_KCAL_MOL = HARTREE_EV * EV_TO_KCAL_MOL
+from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE, lowest_distinct_minima
+from paper_artifact.calculators.dft import DFTSettings, build_molecule, make_scf
+from paper_artifact.units import E_MG1_PAPER_EV, HARTREE_EV, binding_energy_per_atom_kcal
 
 VARIANTS = {
     "pyscf_default_level3": {},
@@ -36,18 +34,14 @@ VARIANTS = {
 }
 
 
-def energy(symbols_positions, variant: dict, max_memory_mb: int) -> float:
-    mol = gto.M(atom=symbols_positions, unit="Angstrom", basis="6-31g*", cart=True, verbose=0)
-    mf = dft.RKS(mol)
-    mf.xc = "B88,P86_FT"
-    mf.conv_tol = 1e-7
-    mf.max_memory = max_memory_mb
+def energy_ev(atoms: Atoms, variant: dict, settings: DFTSettings) -> float:
+    mf = make_scf(build_molecule(atoms, settings), settings)
     for key, value in variant.items():
         setattr(mf.grids, key, value)
     e = mf.kernel()
     if not mf.converged:
         raise RuntimeError("SCF not converged")
-    return e
+    return e * HARTREE_EV
 
 
 def main() -> None:
@@ -55,20 +49,21 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--max-memory-mb", type=int, default=6000)
     args = parser.parse_args()
-    frames = read(MINIMA_FILE, ":")
-    gm = next(a for a in frames if int(a.info["unique_minimum_rank"]) == 0)
-    geometry = [(s, tuple(p)) for s, p in zip(gm.get_chemical_symbols(), gm.positions, strict=True)]
-    gaussian = (gm.info["energy_hartree"] - 13 * E_MG1_PAPER_HARTREE) / 13 * HARTREE_KCAL_MOL
+    settings = DFTSettings(conv_tol=1e-7, max_memory_mb=args.max_memory_mb)
+    reference = lowest_distinct_minima(MINIMA_FILE, 1)[0]
+    gm = Atoms(reference.numbers, positions=reference.positions)
+    gaussian = binding_energy_per_atom_kcal(
+        reference.info["energy_hartree"] * HARTREE_EV, 13, E_MG1_PAPER_EV
+    )
     for name in args.variants:
         start = time.perf_counter()
-        e_atom = energy([("Mg", (0.0, 0.0, 0.0))], VARIANTS[name], args.max_memory_mb)
-        e_gm = energy(geometry, VARIANTS[name], args.max_memory_mb)
-        ours = (e_gm - 13 * e_atom) / 13 * HARTREE_KCAL_MOL
+        e_atom = energy_ev(Atoms("Mg"), VARIANTS[name], settings)
+        e_gm = energy_ev(gm, VARIANTS[name], settings)
         print(json.dumps({
             "variant": name,
-            "e_mg1_hartree": e_atom,
-            "e_mg13_gm_hartree": e_gm,
-            "ebond_error_kcal_mol_atom": ours - gaussian,
+            "e_mg1_hartree": e_atom / HARTREE_EV,
+            "e_mg13_gm_hartree": e_gm / HARTREE_EV,
+            "ebond_error_kcal_mol_atom": binding_energy_per_atom_kcal(e_gm, 13, e_atom) - gaussian,
             "wall_s": time.perf_counter() - start,
         }), flush=True)
 

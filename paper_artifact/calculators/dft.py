@@ -111,7 +111,7 @@ def build_molecule(atoms: Atoms, settings: DFTSettings) -> gto.Mole:
     )
 
 
-def _make_scf(mol: gto.Mole, settings: DFTSettings):
+def make_scf(mol: gto.Mole, settings: DFTSettings):
     mf = dft.RKS(mol) if settings.spin == 0 else dft.UKS(mol)
     mf.xc = settings.xc
     if settings.atom_grid is not None:
@@ -148,12 +148,12 @@ def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "struct
         )
         return mf
 
-    mf = attempt("DIIS", _make_scf(mol, settings), dm0)
+    mf = attempt("DIIS", make_scf(mol, settings), dm0)
     if mf.converged:
         return mf, tried
     best_dm = mf.make_rdm1()
 
-    shifted = _make_scf(mol, settings)
+    shifted = make_scf(mol, settings)
     shifted.level_shift = settings.level_shift
     shifted.damp = settings.damping
     shifted.diis_start_cycle = 3
@@ -161,24 +161,24 @@ def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "struct
     if shifted.converged:
         # Level shift does not change the converged density; recompute cleanly for gradients.
         final = attempt(
-            "DIIS from level-shifted density", _make_scf(mol, settings), shifted.make_rdm1()
+            "DIIS from level-shifted density", make_scf(mol, settings), shifted.make_rdm1()
         )
         if final.converged:
             return final, tried
     best_dm = shifted.make_rdm1()
 
     smeared = addons.smearing(
-        _make_scf(mol, settings), sigma=settings.smearing_sigma, method="fermi"
+        make_scf(mol, settings), sigma=settings.smearing_sigma, method="fermi"
     )
     smeared = attempt(f"Fermi smearing sigma={settings.smearing_sigma} Ha", smeared, best_dm)
     if smeared.converged:
         best_dm = smeared.make_rdm1()
-        final = attempt("DIIS from smeared density", _make_scf(mol, settings), best_dm)
+        final = attempt("DIIS from smeared density", make_scf(mol, settings), best_dm)
         if final.converged:
             return final, tried
         best_dm = final.make_rdm1()
 
-    newton = attempt("second-order (newton)", _make_scf(mol, settings).newton(), best_dm)
+    newton = attempt("second-order (newton)", make_scf(mol, settings).newton(), best_dm)
     if newton.converged:
         return newton, tried
     raise SCFConvergenceError(
