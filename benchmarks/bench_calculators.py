@@ -22,14 +22,11 @@ import time
 
 import numpy as np
 from ase import Atoms
-from ase.io import read
 
+from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE, lowest_distinct_minima
 from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.calculators.relax import relax
-from paper_artifact.configtree import PROJECT_ROOT
 from paper_artifact.structures import random_cluster
-
-MINIMA_FILE = str(PROJECT_ROOT / "data" / "reference" / "mg13_bp86_631gd_minima.extxyz")
 
 
 def bench_gupta(n_atoms: int, seconds: float = 3.0, seed: int = 0) -> dict:
@@ -54,8 +51,7 @@ def bench_gupta(n_atoms: int, seconds: float = 3.0, seed: int = 0) -> dict:
 
 def dft_structure(n_atoms: int) -> Atoms:
     if n_atoms == 13:
-        frames = read(MINIMA_FILE, ":")
-        gm = next(a for a in frames if int(a.info["unique_minimum_rank"]) == 0)
+        gm = lowest_distinct_minima(MINIMA_FILE, 1)[0]
         return Atoms(gm.numbers, positions=gm.positions)
     rng = np.random.default_rng(np.random.SeedSequence([2025, n_atoms]))
     return relax(random_cluster(n_atoms, rng), Gupta(), fmax=0.01).atoms

@@ -138,7 +138,7 @@ def gupta_start(n_atoms: int, seed: int) -> Atoms:
 
 def gupta_gm(n_atoms: int) -> float:
     frame = read(GUPTA_GM_DIR / f"Mg{n_atoms}.extxyz")  # energy= in the comment line
-    return float(frame.info["energy"] if "energy" in frame.info else frame.get_potential_energy())
+    return float(frame.get_potential_energy())
 
 
 @dataclass(frozen=True)
