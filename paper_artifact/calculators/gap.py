@@ -25,10 +25,13 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from ase.calculators.calculator import all_changes
 from ase.io import write
 
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.units import E_MG1_PAPER_EV
+
+from .state import ExactStateCalculator
 
 MODEL_FILE_NAME = "gap.xml"
 TRAIN_FILE_NAME = "train.xyz"
@@ -273,16 +276,56 @@ def run_gap_fit(
     )
 
 
-def load_gap(xml_path: Path | str):
-    """The fitted GAP as an ASE calculator (quippy Potential named 'quippy-gap')."""
-    from quippy.potential import Potential
+class GapCalculator(ExactStateCalculator):
+    """A fitted GAP as an ASE calculator: energy and forces from quippy's `Potential.calc`.
 
-    xml_path = Path(xml_path)
-    if not xml_path.is_file():
-        raise FileNotFoundError(f"GAP model file {xml_path} does not exist")
-    potential = Potential(param_filename=str(xml_path))
-    potential.name = CALCULATOR_NAME  # ASE trajectory writers need a calculator name
-    return potential
+    quippy's own ASE calculator (`quippy.potential.Potential.calculate`) converts the whole ASE
+    Atoms to a new QUIP Atoms object and reads every QUIP property back on each call. Here one QUIP
+    Atoms is kept and rebuilt only when numbers, cell or pbc change; a call copies the positions in
+    and passes preallocated energy/force arrays to the Fortran `calc`. Energies and forces are
+    always computed together (one QUIP call gives both), so an energy call followed by a force
+    call costs one evaluation, as with quippy's calculator. Results are identical to quippy's
+    (tested); most of a call's cost is inside QUIP (see docs/gap_fit.md, "GAP call cost").
+    """
+
+    implemented_properties = ("energy", "free_energy", "forces")
+
+    def __init__(self, xml_path: Path | str, **kwargs):
+        from quippy.potential import Potential
+
+        super().__init__(**kwargs)
+        xml_path = Path(xml_path)
+        if not xml_path.is_file():
+            raise FileNotFoundError(f"GAP model file {xml_path} does not exist")
+        # The Fortran potential behind quippy's ASE wrapper (quippy's own attribute for it).
+        self._potential = Potential(param_filename=str(xml_path))._quip_potential
+        self._quip_atoms = None
+        self._quip_key = None  # numbers, cell and pbc the QUIP Atoms was built for
+        self._energy = np.zeros(())  # 0-d arrays receive Fortran scalars (quippy's convention)
+        self._forces = None
+
+    def _get_name(self) -> str:
+        return CALCULATOR_NAME  # written by ASE trajectory writers
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        from quippy.convert import ase_to_quip
+
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        key = (atoms.numbers.tobytes(), atoms.cell.array.tobytes(), atoms.pbc.tobytes())
+        if key != self._quip_key:
+            self._quip_atoms = ase_to_quip(atoms)
+            self._forces = np.zeros((3, len(atoms)), order="F")
+            self._quip_key = key
+        self._quip_atoms.pos[:] = atoms.positions.T
+        self._potential.calc(self._quip_atoms, energy=self._energy, force=self._forces, args_str="")
+        energy = float(self._energy)
+        self.results = {"energy": energy, "free_energy": energy, "forces": self._forces.T.copy()}
+
+
+def load_gap(xml_path: Path | str) -> GapCalculator:
+    """The fitted GAP as an ASE calculator named 'quippy-gap'."""
+    return GapCalculator(xml_path)
 
 
 def predict_energies(calc, atoms_list: Sequence[Atoms]) -> np.ndarray:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.calculator import all_changes
 from scipy.spatial.distance import cdist
 
 from paper_artifact.units import KCAL_MOL_EV
+
+from .state import ExactStateCalculator
 
 GUPTA_MG_PROVENANCE = (
     "github:skignatov/globus@424f4731c4cbc86782e24f3518d06896388fdcbb "
@@ -41,7 +43,7 @@ class GuptaParameters:
         return self.xi_kcal_mol * KCAL_MOL_EV
 
 
-class Gupta(Calculator):
+class Gupta(ExactStateCalculator):
     """Vectorised Gupta potential: full N x N pair arrays, analytic forces."""
 
     implemented_properties = ("energy", "energies", "forces")
@@ -60,25 +62,6 @@ class Gupta(Calculator):
             )
         energies, forces = gupta_energies_forces(self.atoms.positions, self.gupta)
         self.results = {"energy": float(energies.sum()), "energies": energies, "forces": forces}
-
-    def check_state(self, atoms, tol=1e-15):
-        """Exact comparison of what the potential depends on.
-
-        Same answer as ASE's default for this calculator, but without its per-call np.isclose
-        overhead, which otherwise costs several times the energy evaluation itself.
-        """
-        if self.atoms is None:
-            return list(all_changes)
-        changes = []
-        if not np.array_equal(self.atoms.positions, atoms.positions):
-            changes.append("positions")
-        if not np.array_equal(self.atoms.numbers, atoms.numbers):
-            changes.append("numbers")
-        if not np.array_equal(self.atoms.cell.array, atoms.cell.array):
-            changes.append("cell")
-        if not np.array_equal(self.atoms.pbc, atoms.pbc):
-            changes.append("pbc")
-        return changes
 
 
 def gupta_energies_forces(
