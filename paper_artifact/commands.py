@@ -13,21 +13,8 @@ from ase.io import iread, read, write
 from tqdm import tqdm
 
 from .calculators.dft import DFTSettings
-from .calculators.factory import isolated_atom_energy, make_calculator
+from .calculators.factory import calculator_id, isolated_atom_energy, make_calculator
 from .units import EV_TO_KCAL_MOL
-
-# Lennard-Jones runs (epsilon = 1 eV, sigma = 1 A, Ar masses): settings tuned in
-# benchmarks/bench_minima_hopping.py (3000 K = 0.26 epsilon).
-LJ_MH_DEFAULTS = {
-    "temperature0": 3000.0,
-    "mdmin": 3,
-    "md_timestep_fs": 4.0,
-    "ediff0": 1.0,
-    "fmax": 0.01,
-    "softening_steps": 10,
-    "fp_width_scale": 0.5,
-    "fragmentation_factor": 1.8,
-}
 
 
 def _atom_energy(spec: str, threads: int) -> float:
@@ -87,16 +74,17 @@ def energy_command(args: argparse.Namespace) -> int:
 
 
 def hop_command(args: argparse.Namespace) -> int:
-    from .mh.minima_hopping import MHParams, run_minima_hopping
+    from dataclasses import replace
+
+    from .mh.minima_hopping import LENNARD_JONES_PARAMS, MHParams, run_minima_hopping
     from .structures import random_cluster
 
     kind = args.calculator.partition(":")[0]
-    overrides = dict(LJ_MH_DEFAULTS) if kind == "lj" else {}
+    params = LENNARD_JONES_PARAMS if kind == "lj" else MHParams()
     if args.temperature is not None:
-        overrides["temperature0"] = args.temperature
+        params = replace(params, temperature0=args.temperature)
     if args.mdmin is not None:
-        overrides["mdmin"] = args.mdmin
-    params = MHParams(**overrides)
+        params = replace(params, mdmin=args.mdmin)
     if args.start:
         atoms = read(args.start)
     elif kind == "lj":
@@ -128,6 +116,7 @@ def hop_command(args: argparse.Namespace) -> int:
         args.steps,
         target_energy=args.target_energy,
         progress=progress,
+        calculator_id=calculator_id(args.calculator),
     )
     for minimum in result.minima:
         minimum.info.pop("fingerprint", None)

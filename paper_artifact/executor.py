@@ -193,8 +193,9 @@ def _parsl_config(settings: ExecutorSettings, run_dir: Path):
 
     exports = _thread_exports(settings.omp_threads)
     if settings.backend == "local":
-        provider = LocalProvider(init_blocks=1, min_blocks=1, max_blocks=1,
-                                 worker_init="\n".join(exports))
+        provider = LocalProvider(
+            init_blocks=1, min_blocks=1, max_blocks=1, worker_init="\n".join(exports)
+        )
         address = LOOPBACK_ADDRESS
         # Workers run with this interpreter, so the venv need not be on PATH.
         launch_cmd = DEFAULT_LAUNCH_CMD.replace(
@@ -229,8 +230,13 @@ def _parsl_config(settings: ExecutorSettings, run_dir: Path):
     )
     # The first block is started on the first strategy tick: tick fast locally, gently on Slurm.
     strategy_period = 1 if settings.backend == "local" else 5
-    return Config(executors=[htex], retries=settings.retries, run_dir=str(run_dir),
-                  strategy_period=strategy_period, usage_tracking=0)
+    return Config(
+        executors=[htex],
+        retries=settings.retries,
+        run_dir=str(run_dir),
+        strategy_period=strategy_period,
+        usage_tracking=0,
+    )
 
 
 class Executor:
@@ -288,8 +294,9 @@ class Executor:
         if len(labels) != len(items):
             raise ValueError(f"got {len(labels)} labels for {len(items)} items")
         _check_picklable(fn, items, labels)
-        with tqdm(total=len(items), desc=desc, file=sys.stderr, mininterval=5.0,
-                  disable=len(items) < 2) as bar:
+        with tqdm(
+            total=len(items), desc=desc, file=sys.stderr, mininterval=5.0, disable=len(items) < 2
+        ) as bar:
             if self.settings.backend == "serial":
                 results = self._map_serial(fn, items, labels, bar)
             else:
@@ -308,8 +315,9 @@ class Executor:
                     results.append(run_pinned(fn, item, self.settings.omp_threads))
                     break
                 except Exception as exc:
-                    logger.warning("task %r attempt %d/%d failed: %r",
-                                   label, attempt, attempts, exc)
+                    logger.warning(
+                        "task %r attempt %d/%d failed: %r", label, attempt, attempts, exc
+                    )
                     if attempt == attempts:
                         results.append(_task_error(exc, label, index, attempts))
             bar.update()

@@ -115,8 +115,9 @@ def input_files(obj) -> list[InputPath]:
 
 
 # Settings that change how fast a result is computed, not the result: not part of stage keys.
-RESOURCE_FIELDS = frozenset({"threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads",
-                             "gap_fit_executable"})
+RESOURCE_FIELDS = frozenset(
+    {"threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads", "gap_fit_executable"}
+)
 
 
 def without_resources(plain):
@@ -128,8 +129,9 @@ def without_resources(plain):
 
 
 def stage_key(stage: Stage, cfg: Config, paths: RunPaths) -> str:
-    sections = {name: without_resources(to_plain(getattr(cfg, name)))
-                for name in stage.config_sections}
+    sections = {
+        name: without_resources(to_plain(getattr(cfg, name))) for name in stage.config_sections
+    }
     sections["seed"] = cfg.seed
     inputs = {name: hash_tree(paths.stage(name)) for name in stage.needs}
     for name in stage.config_sections:

@@ -45,6 +45,17 @@ def make_calculator(
     raise ValueError(f"unknown calculator '{spec}' (use {SPEC_HELP})")
 
 
+def calculator_id(spec: str) -> str:
+    """The spec, with the model's content hash for a GAP (a refitted model at the same path is
+    another calculator)."""
+    kind, _, argument = spec.partition(":")
+    if kind == "gap":
+        from .gap import model_hash
+
+        return f"gap:{model_hash(Path(argument))}"
+    return spec
+
+
 def calculator_factory(
     spec: str, dft: DFTSettings | None = None, cache_path: str | Path | None = None
 ):

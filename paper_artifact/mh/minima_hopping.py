@@ -1,49 +1,63 @@
-"""Minima hopping (Goedecker, J. Chem. Phys. 120, 9911 (2004)) for clusters, on ASE MD/optimizers.
+"""Minima hopping (Goedecker, J. Chem. Phys. 120, 9911 (2004)) for free clusters with any ASE
+calculator.
 
-One MH step = one escape trial from the current minimum:
-  1. Maxwell-Boltzmann velocities at temperature T with zero net linear and angular momentum,
-     rescaled to exactly 3/2 N k_B T; optionally softened, i.e. their direction is rotated
-     towards low-curvature modes of the current minimum by a few steps of curvature
-     minimisation with finite-difference Hessian-vector products (Schoenborn et al., J. Chem.
-     Phys. 130, 144108 (2009); Amsler & Goedecker, J. Chem. Phys. 133, 224104 (2010)).
-  2. Velocity-Verlet MD until the potential energy has passed `mdmin` minima along the trajectory.
-  3. Local relaxation with an ASE optimizer, from the MD frame at the last Epot minimum.
-  4. Feedback. If the new minimum is the current one (escape failed): T *= beta_same and no
-     acceptance test. Otherwise T *= beta_old if it was visited before, T *= beta_new if new, and
-     it is accepted when E_new - E_current < Ediff (then Ediff *= alpha_accept, else
+One hop = one escape trial from the current minimum M:
+  1. Maxwell-Boltzmann velocities at temperature T without net momentum, their direction softened
+     towards low-curvature modes of M (escape.soften; Schoenborn et al. 2009), kinetic energy kept;
+  2. velocity-Verlet MD (escape.escape_md) until `mdmin` minima of E_pot have been passed; its
+     time step adapts from hop to hop to the measured energy conservation (md_energy_drift).
+     An MD whose minimum of E_pot lies back inside M's basin (no atom further than
+     md_home_radius x the median nearest-neighbour distance from M) ends there: a failed escape,
+     no relaxation;
+  3. relaxation with L-BFGS (lbfgs.LBFGSCore) to `fmax`; 1e-4 eV/A puts the energy within
+     1e-4 eV of the minimum even on the flat Mg surfaces (tests/test_minima_hopping.py measures
+     it). A relaxation that comes within home_radius x NN of M is stopped: it falls back into M;
+  4. feedback (Goedecker 2004): back in M or a minimum seen before -> T *= beta_increase; a new
+     minimum -> T *= beta_decrease; T stays within [temperature_min, temperature_max]. A minimum
+     other than M is accepted when E_new - E_M < Ediff (then Ediff *= alpha_accept, else
      Ediff *= alpha_reject).
-Two minima are the same when |dE| < energy_tol and the overlap-matrix fingerprint distance is
-below fp_threshold. A cluster that falls apart (the graph of atoms closer than
-fragmentation_factor x the median nearest-neighbour distance of the first minimum has more than
-one component) during MD or relaxation is rejected, counted, and T is lowered by beta_new, since
-fragmentation means the kinetic energy was too high; a fragmented structure is never accepted.
+Two minima are the same when their energies differ by less than energy_tol and their
+overlap-matrix fingerprints by less than fp_threshold (mh.fingerprint). A relaxed structure that
+is fragmented (graph of atoms closer than fragmentation_factor x the median nearest-neighbour
+distance of the relaxed start has several components) is counted and never accepted; during the
+MD a separating fragment is turned back.
 
-The run checkpoints after every step (atomic writes) to workdir: state.json (full-precision
-minima, RNG state, feedback variables, counters) and minima.extxyz (for inspection). Calling
-run_minima_hopping again with the same workdir resumes, and gives the same result as an
-uninterrupted run with the same seed.
+Every energy+force call (softening, MD, relaxation, including the start's relaxation) is counted
+in n_force_calls. With a workdir the run checkpoints after every hop (state.json with
+full-precision minima, RNG state and feedback variables, written atomically); calling
+run_minima_hopping again with the same workdir resumes and gives the result of an uninterrupted
+run with the same seed. docs/minima_hopping.md has the benchmark against published codes.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
-from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.calculator import Calculator
 from ase.io import write
-from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
-from ase.md.verlet import VelocityVerlet
-from ase.optimize import BFGS, FIRE, LBFGS, BFGSLineSearch
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial.distance import pdist, squareform
 
+from paper_artifact.calculators.lbfgs import LBFGSCore
+from paper_artifact.mh.escape import (
+    CountedPotential,
+    escape_md,
+    lowest_curvature_mode,
+    median_nearest_neighbour,
+    n_fragments,
+    project_out,
+    rigid_motion_basis,
+    soften,
+    thermal_velocities,
+)
 from paper_artifact.mh.fingerprint import (
     MG_FP_IDENTITY_THRESHOLD,
     FingerprintParams,
@@ -53,147 +67,103 @@ from paper_artifact.mh.fingerprint import (
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE, "BFGSLineSearch": BFGSLineSearch}
 STATE_FILE = "state.json"
 MINIMA_FILE = "minima.extxyz"
-FINAL_STOP_REASONS = ("target_energy", "target_structure")
+FINAL_STOP_REASONS = ("target_energy", "target_structure", "callback")
+SADDLE_CURVATURE_TOL = 1e-4  # eV/A^2; below minus this the lowest Hessian mode is a saddle's
+SADDLE_PUSH = 0.1  # x median NN distance: the largest atomic move off a saddle
 
 
 @dataclass(frozen=True)
 class MHParams:
-    """Minima-hopping parameters (energies eV, lengths Angstrom, temperatures K).
+    """Minima-hopping parameters (energies eV, lengths A, temperatures K, times fs).
 
-    Feedback factors follow Goedecker (2004) as also used by ase.optimize.minimahopping:
-    beta 1.1 / 1/1.1, alpha 0.98 / 1/0.98.
+    Defaults: benchmarks/bench_minima_hopping.py (Gupta Mg13/Mg19, Lennard-Jones LJ13/LJ38);
+    temperature0 is the system's (LJ with epsilon = 1 eV used 3481 K).
     """
 
-    temperature0: float = 2000.0  # initial MD temperature (paper: 2000 K)
-    mdmin: int = 60  # MD stops after this many potential-energy minima (paper: 60)
-    md_timestep_fs: float = 2.0
-    max_md_steps: int = 10000  # per escape; the escape is still relaxed if reached
-    beta_same: float = 1.1  # T factor when the escape falls back into the current minimum
-    beta_old: float = 1.1  # T factor when the new minimum was visited before
-    beta_new: float = 1.0 / 1.1  # T factor when the minimum is new (also after fragmentation)
-    ediff0: float = 0.5  # initial acceptance threshold Ediff
-    alpha_accept: float = 0.98  # Ediff factor on acceptance
-    alpha_reject: float = 1.0 / 0.98  # Ediff factor on rejection
-    fmax: float = 0.01  # relaxation force convergence
-    optimizer: str = "BFGS"  # one of OPTIMIZERS
+    temperature0: float = 1000.0
+    temperature_min: float | None = None  # default temperature0 / 4
+    temperature_max: float | None = None  # default 8 x temperature0
+    beta_increase: float = 1.1
+    beta_decrease: float = 1.0 / 1.1
+    ediff0: float = 0.1
+    alpha_accept: float = 1.0 / 1.05
+    alpha_reject: float = 1.05
+    mdmin: int = 2  # MD stops at this many minima of E_pot
+    md_timestep_fs: float = 10.0  # first time step (real masses); then adapted
+    md_energy_drift: float = 0.05  # target (max-min E_tot) / (max-min E_pot) of one MD
+    max_md_steps: int = 10000
+    softening_steps: int = 15
+    softening_displacement: float = 0.01
+    fmax: float = 1e-4  # relaxation convergence, eV/A
+    relax_inverse_curvature: float = 0.01  # A^2/eV, first L-BFGS scale; then carried along
     max_relax_steps: int = 3000
-    softening_steps: int = 0  # Hessian-vector products used to soften the initial velocities
-    softening_displacement: float = 1e-2  # finite-difference step for the softening
-    fragmentation_factor: float = 1.6  # x median nearest-neighbour distance of first minimum
+    md_home_radius: float = 0.3  # x median NN distance: an MD ending this close is not relaxed
+    home_radius: float = 0.1  # x median NN distance: a relaxation this close stops
+    home_energy: float = 0.1  # ... once less than this above the start minimum
+    certify_lowest: int = 5  # at the end, the Hessian of this many lowest minima is checked
+    energy_tol: float = 1e-3
     fp_threshold: float = MG_FP_IDENTITY_THRESHOLD
-    fp_width_scale: float = 1.0  # FingerprintParams.width_scale
-    energy_tol: float = 1e-3  # minima closer in energy (and fingerprint) are the same
+    fp_width_scale: float = 1.0
+    fragmentation_factor: float = 1.6
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"MHParams.optimizer must be one of {sorted(OPTIMIZERS)}")
-        for name in ("temperature0", "md_timestep_fs", "fmax", "fp_threshold", "energy_tol"):
-            if getattr(self, name) <= 0.0:
+        positive = (
+            "temperature0", "beta_increase", "beta_decrease", "ediff0", "alpha_accept",
+            "alpha_reject", "md_timestep_fs", "md_energy_drift", "softening_displacement",
+            "fmax", "relax_inverse_curvature", "home_energy", "energy_tol", "fp_threshold",
+            "fp_width_scale", "fragmentation_factor",
+        )  # fmt: skip
+        for name in positive:
+            if not getattr(self, name) > 0.0:
                 raise ValueError(f"MHParams.{name} must be > 0, got {getattr(self, name)}")
-        if self.mdmin < 1 or self.max_md_steps < 1:
-            raise ValueError("MHParams.mdmin and MHParams.max_md_steps must be >= 1")
+        for name in ("mdmin", "max_md_steps", "max_relax_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"MHParams.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("softening_steps", "md_home_radius", "home_radius", "certify_lowest"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"MHParams.{name} must be >= 0, got {getattr(self, name)}")
+        if not self.t_min <= self.temperature0 <= self.t_max:
+            raise ValueError("MHParams: need temperature_min <= temperature0 <= temperature_max")
+
+    @property
+    def t_min(self) -> float:
+        return self.temperature0 / 4.0 if self.temperature_min is None else self.temperature_min
+
+    @property
+    def t_max(self) -> float:
+        return 8.0 * self.temperature0 if self.temperature_max is None else self.temperature_max
+
+
+# Lennard-Jones clusters with epsilon = 1 eV, sigma = 1 A and Ar masses (the `hop --calculator lj`
+# command and benchmarks/bench_minima_hopping.py): k_B T0 = 0.3 epsilon, a first time step of 3 fs
+# (the Ar time unit is 64 fs), fingerprint Gaussians half as wide (sigma is about half the Ar
+# covalent diameter).
+LENNARD_JONES_PARAMS = MHParams(temperature0=3481.0, md_timestep_fs=3.0, fp_width_scale=0.5)
 
 
 @dataclass(frozen=True)
 class MHResult:
     """minima: every distinct minimum in order of discovery; info keys energy, fingerprint,
-    step (MH step of first discovery, 0 = relaxed start) and visits."""
+    step (hop of first discovery, 0 = relaxed start) and visits."""
 
     minima: list[Atoms]
     best_atoms: Atoms
     best_energy: float
     n_force_calls: int
     n_steps: int
-    stop_reason: str  # max_steps | target_energy | target_structure | wall_time
+    stop_reason: str  # max_steps|wall_time|max_calls|target_energy|target_structure|callback
     n_accepted: int
     n_rejected: int
     n_same: int  # escapes that fell back into the current minimum
-    n_fragmented: int
-    n_unconverged: int  # relaxations that hit max_relax_steps (rejected)
+    n_fragmented: int  # relaxed escapes that were not one cluster
+    n_unconverged: int  # relaxations that hit max_relax_steps
+    n_md_restarts: int  # MDs restarted with a smaller time step
+    n_fragment_fixes: int  # fragments turned back during MD
+    n_saddles: int  # checked minima that were first-order saddles (relaxed again, dropped)
     temperature: float
     ediff: float
-
-
-class CountingCalculator(Calculator):
-    """Wraps any ASE calculator and counts energy+force evaluations (one per new geometry)."""
-
-    implemented_properties = ["energy", "forces"]
-
-    def __init__(self, calc: Calculator, n_calls: int = 0):
-        super().__init__()
-        self.inner = calc
-        self.n_calls = n_calls
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        probe = self.atoms.copy()
-        probe.calc = self.inner
-        self.results = {"energy": probe.get_potential_energy(), "forces": probe.get_forces()}
-        self.n_calls += 1
-
-
-def n_fragments(positions: np.ndarray, cutoff: float) -> int:
-    """Connected components of the graph linking atoms closer than cutoff."""
-    if len(positions) < 2:
-        return 1
-    adjacency = squareform(pdist(positions) < cutoff)
-    return connected_components(adjacency, directed=False)[0]
-
-
-def median_nearest_neighbour(positions: np.ndarray) -> float:
-    dist = squareform(pdist(positions))
-    np.fill_diagonal(dist, np.inf)
-    return float(np.median(dist.min(axis=1)))
-
-
-def _project_out_rigid_motion(vectors: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Remove the components of a 3N vector along rigid translations and rotations."""
-    centred = positions - positions.mean(axis=0)
-    basis = []
-    for k in range(3):
-        t = np.zeros_like(positions)
-        t[:, k] = 1.0
-        basis.append(t.ravel())
-        axis = np.zeros(3)
-        axis[k] = 1.0
-        basis.append(np.cross(axis, centred).ravel())
-    q, r = np.linalg.qr(np.array(basis).T)
-    q = q[:, np.abs(np.diag(r)) > 1e-8]
-    flat = vectors.ravel()
-    return (flat - q @ (q.T @ flat)).reshape(vectors.shape)
-
-
-def soften_velocities(
-    atoms: Atoms, velocities: np.ndarray, n_steps: int, displacement: float = 1e-2
-) -> np.ndarray:
-    """Rotate the velocity direction towards low curvature of the PES at atoms; keep its norm.
-
-    Gradient descent of the curvature d.H.d over unit vectors d orthogonal to rigid motions,
-    with H d from finite differences of the forces (one force call per step, plus one at x0).
-    The first step size is 0.5 / |curvature|; it is halved whenever the curvature increases.
-    """
-    x0 = atoms.positions.copy()
-    f0 = atoms.get_forces()
-    direction = _project_out_rigid_motion(velocities, x0)
-    direction /= np.linalg.norm(direction)
-    step_size, previous_curvature = None, np.inf
-    for _ in range(n_steps):
-        atoms.positions = x0 + displacement * direction
-        hess_dir = -(atoms.get_forces() - f0) / displacement
-        curvature = float(np.vdot(direction, hess_dir))
-        if step_size is None:
-            step_size = 0.5 / max(abs(curvature), 1e-12)
-        elif curvature > previous_curvature:
-            step_size *= 0.5
-        previous_curvature = curvature
-        gradient = _project_out_rigid_motion(hess_dir - curvature * direction, x0)
-        direction = _project_out_rigid_motion(direction - step_size * gradient, x0)
-        direction /= np.linalg.norm(direction)
-    atoms.positions = x0
-    return direction * np.linalg.norm(velocities)
 
 
 @dataclass
@@ -201,134 +171,230 @@ class _State:
     step: int
     temperature: float
     ediff: float
+    dt: float  # ASE time units
+    inverse_curvature: float  # L-BFGS scale carried from one relaxation to the next
     current: int
     rng_state: dict
     n_force_calls: int
+    fragment_cutoff: float
     n_accepted: int = 0
     n_rejected: int = 0
     n_same: int = 0
     n_fragmented: int = 0
     n_unconverged: int = 0
+    n_md_restarts: int = 0
+    n_fragment_fixes: int = 0
+    n_saddles: int = 0
     stop_reason: str = ""
-    fragment_cutoff: float = 0.0
-    minima: list[dict] | None = None  # positions, energy, fingerprint, step, visits
+    minima: list[dict] = field(default_factory=list)  # positions, energy, fingerprint, step, visits
+
+
+@dataclass(frozen=True)
+class Relaxed:
+    positions: np.ndarray
+    energy: float
+    forces: np.ndarray
+    converged: bool
+    back_home: bool = False  # stopped early inside the harmonic region of the start minimum
+
+
+def relax_lbfgs(
+    potential: CountedPotential,
+    x: np.ndarray,
+    energy: float,
+    forces: np.ndarray,
+    fmax: float,
+    inverse_curvature: float,
+    max_steps: int,
+    home: tuple[np.ndarray, float, float, float] | None = None,
+) -> tuple[Relaxed, LBFGSCore]:
+    """L-BFGS from x (energy and forces known) to max atomic force < fmax; returns the end point
+    and the optimizer (its gamma and last step are reused).
+
+    home = (positions, energy, max_displacement, energy_window) of the minimum the escape
+    started from: once no atom is further than max_displacement from it and the energy is
+    less than energy_window above it, the relaxation stops early (back_home).
+    """
+    core = LBFGSCore(inverse_curvature)
+    for _ in range(max_steps):
+        if np.sqrt((forces**2).sum(axis=1)).max() < fmax:
+            return Relaxed(x, energy, forces, True), core
+        if home is not None and energy < home[1] + home[3]:
+            if np.sqrt(((x - home[0]) ** 2).sum(axis=1)).max() < home[2]:
+                return Relaxed(x, energy, forces, True, back_home=True), core
+        x = x + core.step(x.ravel(), -forces.ravel()).reshape(x.shape)
+        energy, forces = potential(x)
+    converged = np.sqrt((forces**2).sum(axis=1)).max() < fmax
+    return Relaxed(x, energy, forces, bool(converged)), core
 
 
 class _Hopper:
-    def __init__(self, symbols, calc, params: MHParams, rng, state: _State):
-        self.symbols = symbols
+    def __init__(self, atoms: Atoms, calc: Calculator, params: MHParams, rng, state: _State):
         self.params = params
         self.rng = rng
         self.state = state
-        self.calc = CountingCalculator(calc, n_calls=state.n_force_calls)
+        self.potential = CountedPotential(atoms, calc, n_calls=state.n_force_calls)
+        self.masses = atoms.get_masses()
         self.fp_params = FingerprintParams(width_scale=params.fp_width_scale)
+        self.energies = np.array([m["energy"] for m in state.minima])
+        self.fingerprints = [np.array(m["fingerprint"]) for m in state.minima]
 
-    def atoms_at(self, positions) -> Atoms:
-        atoms = Atoms(self.symbols, positions=np.array(positions, dtype=float))
-        self.calc.reset()  # no cached results, so call counts do not depend on history
-        atoms.calc = self.calc
-        return atoms
+    def relax(self, x: np.ndarray, home=None) -> Relaxed:
+        energy, forces = self.potential(x)
+        relaxed, core = relax_lbfgs(
+            self.potential,
+            x,
+            energy,
+            forces,
+            self.params.fmax,
+            self.state.inverse_curvature,
+            self.params.max_relax_steps,
+            home,
+        )
+        self.state.inverse_curvature = core.gamma
+        return relaxed
 
-    def relax(self, atoms: Atoms) -> bool:
-        optimizer = OPTIMIZERS[self.params.optimizer](atoms, logfile=None)
-        return bool(optimizer.run(fmax=self.params.fmax, steps=self.params.max_relax_steps))
+    def certify_lowest(self, count: int) -> None:
+        """Check the Hessian of the `count` lowest minima; a first-order saddle is flagged and
+        relaxed again from a push along its negative mode (the result joins the minima).
 
-    def fragmented(self, atoms: Atoms) -> bool:
-        return n_fragments(atoms.positions, self.state.fragment_cutoff) > 1
-
-    def escape(self, positions) -> tuple[Atoms, str]:
-        """MD + relaxation from a minimum; returns the relaxed atoms and 'ok'|'fragmented'|
-        'unconverged'."""
+        L-BFGS can stop on a saddle whose negative curvature is tiny: on Gupta Mg19 about 1 in
+        40 relaxations ends at forces below 1e-4 eV/A on a saddle of curvature -0.002 eV/A^2,
+        0.13 eV above the minimum it leads to. Neither the last L-BFGS steps nor a few
+        Rayleigh-quotient steps find such a mode reliably (the lowest positive modes are as
+        soft), so the finite-difference Hessian decides, for the minima that are reported.
+        """
         p = self.params
-        atoms = self.atoms_at(positions)
-        temperature = self.state.temperature
-        thermalize_momenta(atoms, temperature, rng=self.rng)
-        Stationary(atoms)
-        ZeroRotation(atoms)
-        if p.softening_steps > 0:
-            velocities = soften_velocities(
-                atoms, atoms.get_velocities(), p.softening_steps, p.softening_displacement
-            )
-            atoms.set_velocities(velocities)
-        target_ekin = 1.5 * len(atoms) * units.kB * temperature
-        atoms.set_momenta(atoms.get_momenta() * np.sqrt(target_ekin / atoms.get_kinetic_energy()))
+        nn = self.state.fragment_cutoff / p.fragmentation_factor
+        while True:
+            order = [i for i in np.argsort(self.energies) if not self.state.minima[i]["saddle"]]
+            todo = [i for i in order[:count] if not self.state.minima[i]["certified"]]
+            if not todo:
+                return
+            for index in todo:
+                minimum = self.state.minima[index]
+                x = np.array(minimum["positions"])
+                curvature, mode = lowest_curvature_mode(
+                    self.potential, x, np.array(minimum["forces"]), p.softening_displacement
+                )
+                if curvature >= -SADDLE_CURVATURE_TOL:
+                    minimum["certified"] = True
+                    continue
+                minimum["saddle"] = True
+                self.state.n_saddles += 1
+                relaxed = self.relax(x + SADDLE_PUSH * nn * mode / np.abs(mode).max())
+                if relaxed.converged and not self.fragmented(relaxed.positions):
+                    fp = self.fingerprint(relaxed.positions)
+                    if self.find(relaxed.energy, fp) is None:
+                        self.add_minimum(relaxed, fp, self.state.step)
 
-        dyn = VelocityVerlet(atoms, timestep=p.md_timestep_fs * units.fs, logfile=None)
-        forces = atoms.get_forces(md=True)
-        energies = [atoms.get_potential_energy()]
-        n_minima = 0
-        for _ in range(p.max_md_steps):
-            previous_positions = atoms.positions.copy()
-            forces = dyn.step(forces)
-            energies.append(atoms.get_potential_energy())
-            if self.fragmented(atoms):
-                return atoms, "fragmented"
-            if len(energies) >= 3 and energies[-2] < energies[-3] and energies[-2] <= energies[-1]:
-                n_minima += 1
-                if n_minima >= p.mdmin:
-                    atoms.positions = previous_positions  # relax from the Epot minimum
-                    break
-        atoms.set_momenta(np.zeros_like(atoms.positions))
-        converged = self.relax(atoms)
-        if self.fragmented(atoms):
-            return atoms, "fragmented"
-        return atoms, "ok" if converged else "unconverged"
+    def fingerprint(self, positions: np.ndarray) -> np.ndarray:
+        return fingerprint(Atoms(self.potential.atoms.numbers, positions=positions), self.fp_params)
 
     def find(self, energy: float, fp: np.ndarray) -> int | None:
-        for index, minimum in enumerate(self.state.minima):
-            if abs(minimum["energy"] - energy) < self.params.energy_tol and (
-                fingerprint_distance(minimum["fingerprint"], fp) < self.params.fp_threshold
-            ):
-                return index
+        close = np.flatnonzero(np.abs(self.energies - energy) < self.params.energy_tol)
+        for index in close[np.argsort(np.abs(self.energies[close] - energy))]:
+            if fingerprint_distance(self.fingerprints[index], fp) < self.params.fp_threshold:
+                return int(index)
         return None
 
-    def add_minimum(self, atoms: Atoms, fp: np.ndarray, step: int) -> int:
+    def add_minimum(self, relaxed: Relaxed, fp: np.ndarray, step: int) -> int:
         self.state.minima.append(
             {
-                "positions": atoms.positions.tolist(),
-                "energy": float(atoms.get_potential_energy()),
+                "positions": relaxed.positions.tolist(),
+                "forces": relaxed.forces.tolist(),
+                "energy": relaxed.energy,
                 "fingerprint": fp.tolist(),
                 "step": step,
                 "visits": 1,
+                "certified": False,  # Hessian checked (certify_lowest)
+                "saddle": False,
             }
         )
+        self.energies = np.append(self.energies, relaxed.energy)
+        self.fingerprints.append(fp)
         return len(self.state.minima) - 1
 
-    def hop(self) -> int | None:
-        """One MH step; returns the index of a newly found minimum, else None."""
+    def fragmented(self, positions: np.ndarray) -> bool:
+        return n_fragments(positions, self.state.fragment_cutoff) > 1
+
+    def escape(self) -> Relaxed | None:
+        s, p = self.state, self.params
+        current = s.minima[s.current]
+        x0 = np.array(current["positions"])
+        f0 = np.array(current["forces"])
+        velocities = thermal_velocities(self.masses, s.temperature, self.rng)
+        speed = np.sqrt(np.sum(self.masses[:, None] * velocities**2))
+        if p.softening_steps:
+            direction, _ = soften(
+                self.potential, x0, f0, velocities, p.softening_steps, p.softening_displacement
+            )
+        else:
+            direction = project_out(velocities, rigid_motion_basis(x0))
+        velocities = direction * speed / np.sqrt(np.sum(self.masses[:, None] * direction**2))
+        md = escape_md(
+            self.potential,
+            x0,
+            current["energy"],
+            f0,
+            velocities,
+            self.masses,
+            s.dt,
+            p.mdmin,
+            p.max_md_steps,
+            s.fragment_cutoff,
+            p.md_home_radius * s.fragment_cutoff / p.fragmentation_factor,
+        )
+        s.n_md_restarts += md.n_restarts
+        s.n_fragment_fixes += md.n_fragment_fixes
+        factor = 1.05 if md.energy_drift < p.md_energy_drift else 1.0 / 1.05
+        s.dt = md.dt * factor
+        if md.home:
+            return None  # the MD came back into the start basin: no relaxation needed
+        nn = s.fragment_cutoff / p.fragmentation_factor
+        return self.relax(md.positions, (x0, current["energy"], p.home_radius * nn, p.home_energy))
+
+    def hop(self, on_minimum) -> int | None:
+        """One escape trial; returns the index of a newly found minimum, else None."""
         s, p = self.state, self.params
         s.step += 1
-        current = s.minima[s.current]
-        atoms, status = self.escape(current["positions"])
+        relaxed = self.escape()
         new_index = None
-        if status == "fragmented":
-            s.n_fragmented += 1
-            s.temperature *= p.beta_new
-        elif status == "unconverged":
+        if relaxed is not None and relaxed.converged and not relaxed.back_home and on_minimum:
+            if on_minimum(s.step, relaxed.positions, relaxed.energy):
+                s.stop_reason = "callback"
+        if relaxed is None or relaxed.back_home:
+            s.n_same += 1
+            s.minima[s.current]["visits"] += 1
+            s.temperature *= p.beta_increase
+        elif not relaxed.converged:
             s.n_unconverged += 1
+        elif self.fragmented(relaxed.positions):
+            s.n_fragmented += 1
+            s.temperature *= p.beta_decrease
         else:
-            energy = float(atoms.get_potential_energy())
-            fp = fingerprint(atoms, self.fp_params)
-            index = self.find(energy, fp)
+            fp = self.fingerprint(relaxed.positions)
+            index = self.find(relaxed.energy, fp)
             if index == s.current:
                 s.n_same += 1
-                s.temperature *= p.beta_same
                 s.minima[index]["visits"] += 1
+                s.temperature *= p.beta_increase
             else:
                 if index is None:
-                    index = new_index = self.add_minimum(atoms, fp, s.step)
-                    s.temperature *= p.beta_new
+                    index = new_index = self.add_minimum(relaxed, fp, s.step)
+                    s.temperature *= p.beta_decrease
                 else:
                     s.minima[index]["visits"] += 1
-                    s.temperature *= p.beta_old
-                if energy - current["energy"] < s.ediff:
+                    s.temperature *= p.beta_increase
+                if relaxed.energy - s.minima[s.current]["energy"] < s.ediff:
                     s.current = index
                     s.n_accepted += 1
                     s.ediff *= p.alpha_accept
                 else:
                     s.n_rejected += 1
                     s.ediff *= p.alpha_reject
-        s.n_force_calls = self.calc.n_calls
+        s.temperature = float(np.clip(s.temperature, p.t_min, p.t_max))
+        s.n_force_calls = self.potential.n_calls
         s.rng_state = self.rng.bit_generator.state
         return new_index
 
@@ -339,37 +405,42 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _minima_atoms(symbols, minima: list[dict]) -> list[Atoms]:
+def _minima_atoms(numbers, minima: list[dict]) -> list[Atoms]:
+    """The minima as Atoms (info energy, fingerprint, step, visits, certified), saddles left out."""
     out = []
     for m in minima:
-        atoms = Atoms(symbols, positions=np.array(m["positions"]))
+        if m["saddle"]:
+            continue
+        atoms = Atoms(numbers, positions=np.array(m["positions"]))
         atoms.info.update(
             energy=m["energy"],
             fingerprint=np.array(m["fingerprint"]),
             step=m["step"],
             visits=m["visits"],
+            certified=m["certified"],
         )
         out.append(atoms)
     return out
 
 
-def _checkpoint(workdir: Path, symbols: str, params: MHParams, state: _State) -> None:
-    payload = {"symbols": symbols, "params": asdict(params), "state": asdict(state)}
-    _atomic_write_text(workdir / STATE_FILE, json.dumps(payload))
+def _checkpoint(workdir: Path, key: dict, state: _State, numbers) -> None:
+    _atomic_write_text(workdir / STATE_FILE, json.dumps({**key, "state": asdict(state)}))
     tmp = workdir / (MINIMA_FILE + ".tmp")
-    write(tmp, _minima_atoms(symbols, state.minima), format="extxyz")
+    write(tmp, _minima_atoms(numbers, state.minima), format="extxyz")
     os.replace(tmp, workdir / MINIMA_FILE)
 
 
-def _load_checkpoint(workdir: Path, symbols: str, params: MHParams) -> _State | None:
+def _load_checkpoint(workdir: Path, key: dict) -> _State | None:
     path = workdir / STATE_FILE
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    if payload["symbols"] != symbols:
-        raise ValueError(f"{path}: checkpoint is for {payload['symbols']}, not {symbols}")
-    if payload["params"] != json.loads(json.dumps(asdict(params))):
-        raise ValueError(f"{path}: checkpoint was written with different MHParams")
+    for name, value in key.items():
+        if payload.get(name) != value:
+            raise ValueError(
+                f"{path}: the checkpoint was written with another {name} "
+                f"({payload.get(name)!r}, now {value!r}); use a new workdir"
+            )
     return _State(**payload["state"])
 
 
@@ -383,18 +454,26 @@ def run_minima_hopping(
     target_energy: float | None = None,
     target_structure: Atoms | None = None,
     max_wall_seconds: float | None = None,
+    max_calls: int | None = None,
     progress: Callable[[int, float, float, float, float], None] | None = None,
+    on_minimum: Callable[[int, np.ndarray, float], bool] | None = None,
+    calculator_id: str = "",
 ) -> MHResult:
-    """Minima hopping from `atoms` (relaxed first, step 0) for at most max_steps escape trials.
+    """Minima hopping from `atoms` (relaxed first, hop 0) for at most max_steps hops.
 
     Stops early when a minimum with energy <= target_energy + energy_tol or with fingerprint
-    within fp_threshold of target_structure is found, or after max_wall_seconds of this call.
-    progress(step, T, Ediff, E_current, E_best) is called after every step.
+    within fp_threshold of target_structure is found, when on_minimum(hop, positions, energy),
+    called after every finished relaxation, returns True, after max_wall_seconds of this call,
+    or once max_calls energy+force calls were spent. progress(step, T, Ediff, E_current, E_best) is
+    called after every hop. A workdir checkpoint is resumed only if it was written for the same
+    atoms, start positions, calculator_id (e.g. the calculator spec and model hash), parameters
+    and seed; otherwise the run refuses and names what differs.
     """
     if any(atoms.pbc):
         raise ValueError("run_minima_hopping: only non-periodic clusters are supported")
+    if len(atoms) < 2:
+        raise ValueError("run_minima_hopping: a cluster needs at least two atoms")
     started = time.monotonic()
-    symbols = atoms.get_chemical_formula(mode="all")
     seed_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     rng = np.random.Generator(np.random.PCG64(seed_seq))
     fp_params = FingerprintParams(width_scale=params.fp_width_scale)
@@ -413,39 +492,51 @@ def run_minima_hopping(
             return "target_structure"
         return ""
 
+    key = {
+        "symbols": atoms.get_chemical_formula(mode="all"),
+        "start": hashlib.sha256(np.ascontiguousarray(atoms.positions).tobytes()).hexdigest(),
+        "calculator": calculator_id,
+        "params": json.loads(json.dumps(asdict(params))),
+        "seed": str(seed_seq.entropy) + str(seed_seq.spawn_key),
+    }
+    state = None
     if workdir is not None:
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-    state = _load_checkpoint(workdir, symbols, params) if workdir is not None else None
+        state = _load_checkpoint(workdir, key)
     if state is not None:
         rng.bit_generator.state = state.rng_state
-        hopper = _Hopper(symbols, calc, params, rng, state)
-        log.info("resuming minima hopping in %s at step %d", workdir, state.step)
+        hopper = _Hopper(atoms, calc, params, rng, state)
+        log.info("resuming minima hopping in %s at hop %d", workdir, state.step)
     else:
-        state = _State(0, params.temperature0, params.ediff0, 0, {}, 0, minima=[])
-        hopper = _Hopper(symbols, calc, params, rng, state)
-        start = hopper.atoms_at(atoms.positions)
-        converged = hopper.relax(start)
+        state = _State(
+            step=0,
+            temperature=params.temperature0,
+            ediff=params.ediff0,
+            dt=params.md_timestep_fs * units.fs,
+            inverse_curvature=params.relax_inverse_curvature,
+            current=0,
+            rng_state={},
+            n_force_calls=0,
+            fragment_cutoff=0.0,
+        )
+        hopper = _Hopper(atoms, calc, params, rng, state)
+        start = hopper.relax(atoms.positions.copy())
+        if not start.converged:
+            raise RuntimeError("run_minima_hopping: relaxation of the start structure failed")
         state.fragment_cutoff = params.fragmentation_factor * median_nearest_neighbour(
             start.positions
         )
-        if not converged or hopper.fragmented(start):
-            # quasi-Newton steps can blow apart a random start with close contacts: redo it
-            # with FIRE, whose steps are limited by the velocity damping
-            start = hopper.atoms_at(atoms.positions)
-            if not FIRE(start, logfile=None).run(fmax=params.fmax, steps=params.max_relax_steps):
-                raise RuntimeError("run_minima_hopping: relaxation of the start structure failed")
-            state.fragment_cutoff = params.fragmentation_factor * median_nearest_neighbour(
-                start.positions
-            )
-        if hopper.fragmented(start):
+        if hopper.fragmented(start.positions):
             raise ValueError("run_minima_hopping: the relaxed start structure is fragmented")
-        hopper.add_minimum(start, fingerprint(start, fp_params), 0)
-        state.n_force_calls = hopper.calc.n_calls
+        hopper.add_minimum(start, hopper.fingerprint(start.positions), 0)
+        if on_minimum is not None and on_minimum(0, start.positions, start.energy):
+            state.stop_reason = "callback"
+        state.n_force_calls = hopper.potential.n_calls
         state.rng_state = rng.bit_generator.state
-        state.stop_reason = reached_target(state.minima[0])
+        state.stop_reason = state.stop_reason or reached_target(state.minima[0])
         if workdir is not None:
-            _checkpoint(workdir, symbols, params, state)
+            _checkpoint(workdir, key, state, atoms.numbers)
 
     while state.stop_reason not in FINAL_STOP_REASONS:
         if state.step >= max_steps:
@@ -454,14 +545,20 @@ def run_minima_hopping(
         if max_wall_seconds is not None and time.monotonic() - started > max_wall_seconds:
             state.stop_reason = "wall_time"
             break
-        new_index = hopper.hop()
-        state.stop_reason = reached_target(state.minima[new_index]) if new_index is not None else ""
+        if max_calls is not None and state.n_force_calls >= max_calls:
+            state.stop_reason = "max_calls"
+            break
+        new_index = hopper.hop(on_minimum)
+        if state.stop_reason != "callback":
+            state.stop_reason = (
+                reached_target(state.minima[new_index]) if new_index is not None else ""
+            )
         if workdir is not None:
-            _checkpoint(workdir, symbols, params, state)
-        e_best = min(m["energy"] for m in state.minima)
+            _checkpoint(workdir, key, state, atoms.numbers)
+        e_best = float(hopper.energies.min())
         e_current = state.minima[state.current]["energy"]
-        log.info(
-            "MH step %d T=%.1f K Ediff=%.4g E_current=%.6f E_best=%.6f minima=%d calls=%d",
+        log.debug(
+            "MH hop %d T=%.1f K Ediff=%.4g E_current=%.6f E_best=%.6f minima=%d calls=%d",
             state.step,
             state.temperature,
             state.ediff,
@@ -472,10 +569,15 @@ def run_minima_hopping(
         )
         if progress is not None:
             progress(state.step, state.temperature, state.ediff, e_current, e_best)
-    if workdir is not None:
-        _checkpoint(workdir, symbols, params, state)
 
-    minima = _minima_atoms(symbols, state.minima)
+    # the check works on a copy: the checkpoint keeps the search state, so a resumed, longer
+    # run gives what an uninterrupted one does
+    state = copy.deepcopy(state)
+    if params.certify_lowest:
+        checker = _Hopper(atoms, calc, params, rng, state)
+        checker.certify_lowest(params.certify_lowest)
+        state.n_force_calls = checker.potential.n_calls
+    minima = _minima_atoms(atoms.numbers, state.minima)
     best = min(minima, key=lambda m: m.info["energy"])
     return MHResult(
         minima=minima,
@@ -489,6 +591,9 @@ def run_minima_hopping(
         n_same=state.n_same,
         n_fragmented=state.n_fragmented,
         n_unconverged=state.n_unconverged,
+        n_md_restarts=state.n_md_restarts,
+        n_fragment_fixes=state.n_fragment_fixes,
+        n_saddles=state.n_saddles,
         temperature=state.temperature,
         ediff=state.ediff,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ase import Atoms
 
-from ..calculators.factory import make_calculator
+from ..calculators.factory import calculator_id, make_calculator
 from ..mh.isomers import distinct_random_starts, unique_isomers
 from ..mh.minima_hopping import MHParams, MHResult, run_minima_hopping
 
@@ -45,6 +45,7 @@ def run_mh_task(task: MHTask) -> MHResult:
         task.max_steps,
         target_structure=task.target_structure,
         max_wall_seconds=task.max_wall_seconds,
+        calculator_id=calculator_id(task.calc_spec),
     )
 
 

@@ -15,8 +15,8 @@ from .. import paths
 from ..calculators.factory import make_calculator
 from ..calculators.relax import relax
 from ..executor import TaskError
+from ..mh.escape import median_nearest_neighbour, n_fragments
 from ..mh.fingerprint import fingerprint, fingerprint_distance
-from ..mh.minima_hopping import median_nearest_neighbour, n_fragments
 from ..runner import StageContext
 from ..units import EV_TO_KCAL_MOL
 from .common import executor_for, reference_atom_energy, reference_factory
@@ -62,9 +62,7 @@ def relax_all(
     ]
     ctx.log(f"relaxing {len(tasks)} structures with the reference calculator")
     with executor_for(ctx) as executor:
-        return executor.map(
-            relax_task, tasks, labels=labels, on_error="return", desc="relaxations"
-        )
+        return executor.map(relax_task, tasks, labels=labels, on_error="return", desc="relaxations")
 
 
 def e_bond_kcal(energy_ev: float, n: int, e_atom: float) -> float:
