@@ -2,12 +2,18 @@
 
 `expected_results/<profile>/tolerances.yaml` lists every promised file with the way it is compared
 and the tolerance, each with its reason. Kinds:
-  csv     rows matched by key columns; numeric columns within abs + rel*|expected|; others exact
-  extxyz  same number of frames; per frame same size, energy within `energy_ev`, and the aligned
-          RMSD (Kabsch, same atom order) within `rmsd_angstrom`
-  image   matplotlib.testing.compare RMS difference of the PNG within `rms`
-  json    numeric leaves within abs + rel*|expected|, other leaves exact
-A regression is reported by file, row/structure, expected, got and tolerance.
+  csv      rows matched by key columns; numeric columns within abs + rel*|expected|; others
+           exact. A column listed in `better` ("higher" or "lower") that moved beyond its
+           tolerance in that direction is an improvement, not a regression.
+  extxyz   same number of frames; per frame same size, energy within `energy_ev`, and the aligned
+           RMSD (Kabsch, same atom order) within `rmsd_angstrom`
+  global_minima  one structure per cluster size, matched by size: energy within `energy_ev` and
+           aligned RMSD within `rmsd_angstrom`; a structure lower by more than `energy_ev` is
+           an improvement (a better global minimum), named in the report, not a regression
+  image    matplotlib.testing.compare RMS difference of the PNG within `rms`
+  json     numeric leaves within abs + rel*|expected|, other leaves exact
+A regression is reported by file, row/structure, expected, got and tolerance; an improvement
+likewise, and the check still passes.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class CheckSpec:
     energy_ev: float = 0.0
     rmsd_angstrom: float = 0.0
     rms: float = 0.0
+    better: dict = field(default_factory=dict)  # csv column -> "higher" | "lower"
 
     def tolerance_for(self, column: str) -> tuple[float, float]:
         spec = self.columns.get(column, {})
@@ -58,6 +65,7 @@ class Finding:
     got: str
     tolerance: str
     ok: bool
+    improvement: bool = False
 
 
 @dataclass
@@ -72,6 +80,10 @@ class CheckReport:
         return [f for f in self.findings if not f.ok]
 
     @property
+    def improvements(self) -> list[Finding]:
+        return [f for f in self.findings if f.improvement]
+
+    @property
     def passed(self) -> bool:
         return self.files_checked > 0 and not self.failures
 
@@ -79,7 +91,7 @@ class CheckReport:
         lines = [
             f"check of {self.run_dir} against expected_results/{self.profile}/: "
             f"{self.files_checked} files, {len(self.findings)} comparisons, "
-            f"{len(self.failures)} regressions"
+            f"{len(self.failures)} regressions, {len(self.improvements)} improvements"
         ]
         if self.files_checked == 0:
             lines.append(
@@ -89,6 +101,11 @@ class CheckReport:
             lines.append(
                 f"  REGRESSION {f.file} [{f.item}]: expected {f.expected}, got {f.got} "
                 f"(tolerance {f.tolerance})"
+            )
+        for f in self.improvements:
+            lines.append(
+                f"  IMPROVEMENT {f.file} [{f.item}]: stored {f.expected}, got {f.got} "
+                f"(tolerance {f.tolerance}); review it, then store it with --update-expected"
             )
         lines.append("PASS" if self.passed else "FAIL")
         return "\n".join(lines)
@@ -156,14 +173,22 @@ def compare_csv(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Fin
             abs_tol, rel_tol = spec.tolerance_for(column)
             e, g = _scalar(erow[column]), _scalar(grow[column])
             ok = _close(e, g, abs_tol, rel_tol)
+            improved = not ok and _better(spec.better.get(column), e, g)
             yield Finding(
                 spec.file,
                 f"{label}: {column}",
                 _fmt(e),
                 _fmt(g),
                 f"abs {abs_tol:g} + rel {rel_tol:g}",
-                ok,
+                ok or improved,
+                improved,
             )
+
+
+def _better(direction: str | None, expected, got) -> bool:
+    if direction is None or isinstance(expected, str) or isinstance(got, str):
+        return False
+    return got > expected if direction == "higher" else got < expected
 
 
 def _scalar(value):
@@ -242,6 +267,49 @@ def compare_extxyz(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[
         )
 
 
+def compare_global_minima(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Finding]:
+    from ase.io import read
+
+    got = {len(a): a for a in read(got_path, ":")}
+    for e in read(exp_path, ":"):
+        n = len(e)
+        label = f"Mg{n} GM"
+        if n not in got:
+            yield Finding(spec.file, label, "present", "missing", "-", False)
+            continue
+        g = got[n]
+        ee, ge = _frame_energy(e), _frame_energy(g)
+        tolerance = f"abs {spec.energy_ev:g} eV"
+        if ge < ee - spec.energy_ev:
+            yield Finding(
+                spec.file,
+                f"{label}: energy_ev (a lower minimum)",
+                _fmt(ee),
+                _fmt(ge),
+                tolerance,
+                True,
+                True,
+            )
+            continue
+        yield Finding(
+            spec.file,
+            f"{label}: energy_ev",
+            _fmt(ee),
+            _fmt(ge),
+            tolerance,
+            ge <= ee + spec.energy_ev,
+        )
+        rmsd = aligned_rmsd(e.positions, g.positions)
+        yield Finding(
+            spec.file,
+            f"{label}: aligned RMSD",
+            "0",
+            f"{rmsd:.4g}",
+            f"{spec.rmsd_angstrom:g} A",
+            rmsd <= spec.rmsd_angstrom,
+        )
+
+
 def _frame_energy(atoms) -> float:
     for key in ("energy", "ref_energy", "energy_ev"):
         if key in atoms.info:
@@ -298,6 +366,7 @@ def _walk(exp, got, prefix: str):
 COMPARERS = {
     "csv": compare_csv,
     "extxyz": compare_extxyz,
+    "global_minima": compare_global_minima,
     "image": compare_image,
     "json": compare_json,
 }
@@ -339,7 +408,18 @@ def update_expected(cfg: Config, run_dir: Path, target: Path | None = None) -> s
 def _spec_to_yaml(spec: CheckSpec) -> dict:
     out = {"file": spec.file, "kind": spec.kind, "reason": spec.reason}
     defaults = CheckSpec(file="", kind="", reason="")
-    for name in ("key", "abs", "rel", "columns", "ignore", "energy_ev", "rmsd_angstrom", "rms"):
+    names = (
+        "key",
+        "abs",
+        "rel",
+        "columns",
+        "ignore",
+        "energy_ev",
+        "rmsd_angstrom",
+        "rms",
+        "better",
+    )
+    for name in names:
         value = getattr(spec, name)
         if value != getattr(defaults, name):
             out[name] = list(value) if isinstance(value, tuple) else value

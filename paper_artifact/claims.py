@@ -298,12 +298,50 @@ def render_markdown(profile: str, rows: list[ClaimRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_go_table(run_dir: Path) -> str:
+    """The GO table of the run (refine/go_table.csv) as Markdown, or '' if the run has none."""
+    path = run_dir / "refine" / paths.GO_TABLE
+    if not path.exists():
+        return ""
+    table = pd.read_csv(path)
+    lines = [
+        "",
+        "## Global optimisation: known global minima found by GO with the final GAP",
+        "",
+        "Found: the lowest of the GAP's isomers after relaxation with the reference is the "
+        "reference-relaxed known GM (fingerprint distance < 1e-2). Calls and wall time: all "
+        "minima-hopping runs of the size and the Hessian check of its lowest isomers.",
+        "",
+        "| size | known GM (eV) | our GM (eV) | found | gap (eV) | gap (kcal/mol/atom) "
+        "| MH runs | hops | energy+force calls | wall (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in table.to_dict("records"):
+        lines.append(
+            f"| Mg{row['n_atoms']} | {_cell(row.get('known_gm_ev'), '.5f')} "
+            f"| {_cell(row.get('refined_gm_ev'), '.5f')} | {_cell(row.get('found'))} "
+            f"| {_cell(row.get('energy_gap_ev'), '.2g')} "
+            f"| {_cell(row.get('energy_gap_kcal_mol_atom'), '.2g')} | {row['mh_runs']} "
+            f"| {row['hops']} | {row['energy_force_calls']} | {row['wall_seconds']:.0f} |"
+        )
+    found = table["found"].fillna(False).astype(bool) if "found" in table else None
+    if found is not None:
+        lines += ["", f"Known GM found for {int(found.sum())} of {len(table)} sizes."]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value, fmt: str = "") -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return format(value, fmt) if fmt else str(value)
+
+
 def write_claims_report(cfg: Config, run_dir: Path) -> str:
     from .runner import atomic_write_text
 
     rows = evaluate_claims(cfg.profile, run_dir)
     run_paths = paths.RunPaths(run_dir)
-    text = render_markdown(cfg.profile, rows)
+    text = render_markdown(cfg.profile, rows) + render_go_table(run_dir)
     atomic_write_text(run_paths.claims_report, text)
     atomic_write_text(
         run_paths.claims_csv, pd.DataFrame([r.__dict__ for r in rows]).to_csv(index=False)

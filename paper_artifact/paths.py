@@ -93,6 +93,7 @@ AL_ADDED = "added_structures.extxyz"
 GO_SUMMARY = "mh_runs.csv"
 GO_ISOMERS = "isomers.csv"
 GO_GM = "gap_global_minima.extxyz"
+GO_HESSIAN_CHECK = "hessian_check.csv"
 
 
 def go_all_minima(n_atoms: int) -> str:
@@ -112,6 +113,7 @@ REFINE_STRUCTURES = "refined_isomers.extxyz"
 REFINE_GM = "refined_global_minima.extxyz"
 REFINE_KNOWN = "known_gm_comparison.csv"
 REFINE_FAILURES = "refine_failures.csv"
+GO_TABLE = "go_table.csv"
 
 DFT_ATOM = "mg1_energy.json"
 DFT_MG13 = "mg13_vs_gaussian.csv"

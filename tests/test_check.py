@@ -102,3 +102,66 @@ def test_aligned_rmsd_ignores_rotation_translation_and_labels():
     assert aligned_rmsd(a, b) < 1e-8
     other = random_cluster(25, np.random.default_rng(9)).positions
     assert aligned_rmsd(a, other) > 0.3
+
+
+def write_gm_run(root, shifts: dict[int, float], found: bool = True, swap_size: int | None = None):
+    """A run with one GM per size (Mg8, Mg11) and a GO table."""
+    (root / "go").mkdir(parents=True, exist_ok=True)
+    frames = []
+    for n in (8, 11):
+        seed = 100 + n if n == swap_size else n
+        atoms = random_cluster(n, np.random.default_rng(seed))
+        atoms.info["energy"] = -0.5 * n + shifts.get(n, 0.0)
+        frames.append(atoms)
+    write(root / "go" / "gm.extxyz", frames, format="extxyz")
+    pd.DataFrame(
+        {"n_atoms": [8, 11], "found": [True, found], "known_gm_ev": [-4.0, -5.5],
+         "wall_seconds": [1.0, 2.0]}
+    ).to_csv(root / "go" / "table.csv", index=False)  # fmt: skip
+
+
+def write_gm_expected(expected):
+    write_gm_run(expected, {})
+    specs = {
+        "files": [
+            {"file": "go/gm.extxyz", "kind": "global_minima", "reason": "test",
+             "energy_ev": 0.001, "rmsd_angstrom": 0.05},
+            {"file": "go/table.csv", "kind": "csv", "reason": "test", "key": ["n_atoms"],
+             "abs": 0.001, "ignore": ["wall_seconds"], "better": {"found": "higher"}},
+        ]
+    }  # fmt: skip
+    (expected / "tolerances.yaml").write_text(yaml.safe_dump(specs))
+
+
+def test_lower_global_minimum_is_a_named_improvement_and_the_check_passes(cfg, tmp_path):
+    write_gm_expected(tmp_path / "expected")
+    write_gm_run(tmp_path / "run", {11: -0.2}, swap_size=11)
+    report = check_run(cfg, tmp_path / "run", tmp_path / "expected")
+    assert report.passed, report.render()
+    assert [f.item for f in report.improvements] == ["Mg11 GM: energy_ev (a lower minimum)"]
+    assert "IMPROVEMENT go/gm.extxyz [Mg11 GM: energy_ev (a lower minimum)]" in report.render()
+
+
+def test_higher_or_different_global_minimum_is_a_regression(cfg, tmp_path):
+    write_gm_expected(tmp_path / "expected")
+    write_gm_run(tmp_path / "run", {8: 0.01})
+    assert [f.item for f in check_run(cfg, tmp_path / "run", tmp_path / "expected").failures] == [
+        "Mg8 GM: energy_ev"
+    ]
+    write_gm_run(tmp_path / "run2", {}, swap_size=8)  # same energy, another structure
+    failures = check_run(cfg, tmp_path / "run2", tmp_path / "expected").failures
+    assert [f.item for f in failures] == ["Mg8 GM: aligned RMSD"]
+
+
+def test_a_known_gm_no_longer_found_fails_and_newly_found_improves(cfg, tmp_path):
+    write_gm_expected(tmp_path / "expected")
+    write_gm_run(tmp_path / "run", {}, found=False)
+    report = check_run(cfg, tmp_path / "run", tmp_path / "expected")
+    assert [f.item for f in report.failures] == ["n_atoms=11: found"]
+    write_gm_run(tmp_path / "expected2", {}, found=False)
+    (tmp_path / "expected2" / "tolerances.yaml").write_text(
+        (tmp_path / "expected" / "tolerances.yaml").read_text()
+    )
+    write_gm_run(tmp_path / "run2", {})
+    report = check_run(cfg, tmp_path / "run2", tmp_path / "expected2")
+    assert report.passed and [f.item for f in report.improvements] == ["n_atoms=11: found"]

@@ -15,6 +15,7 @@ stiffness (benchmarks/bench_relaxation.py), which is what a DFT relaxation costs
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ase import Atoms
@@ -58,3 +59,50 @@ def relax(
     relaxed = work.copy()
     relaxed.calc = SinglePointCalculator(relaxed, energy=energy, forces=forces)
     return RelaxResult(atoms=relaxed, energy=energy, converged=converged, n_steps=dynamics.nsteps)
+
+
+FRAGMENT_FACTOR = 1.6  # x median nearest-neighbour distance: atoms farther apart are not bonded
+
+
+@dataclass(frozen=True)
+class RelaxTask:
+    """One relaxation for an executor: the calculator is made in the worker."""
+
+    atoms: Atoms
+    calc_factory: Callable
+    fmax: float
+    steps: int
+    label: str
+
+
+def relax_task(task: RelaxTask) -> dict:
+    """atoms (relaxed, SinglePointCalculator), energy_ev, converged, n_steps, fragments."""
+    from ..mh.escape import median_nearest_neighbour, n_fragments
+
+    atoms = Atoms(task.atoms.numbers, positions=task.atoms.positions, info={"label": task.label})
+    result = relax(atoms, task.calc_factory(), fmax=task.fmax, steps=task.steps)
+    cutoff = FRAGMENT_FACTOR * median_nearest_neighbour(task.atoms.positions)
+    return {
+        "atoms": result.atoms,
+        "energy_ev": result.energy,
+        "converged": result.converged,
+        "n_steps": result.n_steps,
+        "fragments": n_fragments(result.atoms.positions, cutoff),
+    }
+
+
+def relax_many(
+    structures: Sequence[Atoms],
+    labels: Sequence[str],
+    calc_factory: Callable,
+    fmax: float,
+    steps: int,
+    map_fn: Callable,
+) -> list:
+    """Relax every structure through map_fn (an executor's map); a failure comes back as the
+    executor's TaskError in place of the result."""
+    tasks = [
+        RelaxTask(a, calc_factory, fmax, steps, label)
+        for a, label in zip(structures, labels, strict=True)
+    ]
+    return map_fn(relax_task, tasks, labels=list(labels), on_error="return", desc="relaxations")

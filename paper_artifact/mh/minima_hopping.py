@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "state.json"
 MINIMA_FILE = "minima.extxyz"
 FINAL_STOP_REASONS = ("target_energy", "target_structure", "callback")
-SADDLE_CURVATURE_TOL = 1e-4  # eV/A^2; below minus this the lowest Hessian mode is a saddle's
+SADDLE_CURVATURE_TOL = 1e-4  # eV/A^2; below minus this the point may be a saddle
 SADDLE_PUSH = 0.1  # x median NN distance: the largest atomic move off a saddle
 
 
@@ -162,6 +162,7 @@ class MHResult:
     n_md_restarts: int  # MDs restarted with a smaller time step
     n_fragment_fixes: int  # fragments turned back during MD
     n_saddles: int  # checked minima that were first-order saddles (relaxed again, dropped)
+    wall_seconds: float  # time in hops and in the final check (not reproducible)
     temperature: float
     ediff: float
 
@@ -185,6 +186,7 @@ class _State:
     n_md_restarts: int = 0
     n_fragment_fixes: int = 0
     n_saddles: int = 0
+    wall_seconds: float = 0.0  # spent in hops, over every resumed part of the run
     stop_reason: str = ""
     minima: list[dict] = field(default_factory=list)  # positions, energy, fingerprint, step, visits
 
@@ -274,19 +276,21 @@ class _Hopper:
             for index in todo:
                 minimum = self.state.minima[index]
                 x = np.array(minimum["positions"])
-                curvature, mode = lowest_curvature_mode(
-                    self.potential, x, np.array(minimum["forces"]), p.softening_displacement
-                )
+                curvature, mode = lowest_curvature_mode(self.potential, x)
+                minimum["certified"] = True
                 if curvature >= -SADDLE_CURVATURE_TOL:
-                    minimum["certified"] = True
+                    continue
+                relaxed = self.relax(x + SADDLE_PUSH * nn * mode / np.abs(mode).max())
+                if not relaxed.converged or self.fragmented(relaxed.positions):
+                    continue
+                fp = self.fingerprint(relaxed.positions)
+                found = self.find(relaxed.energy, fp)
+                if found == index:  # the push came back: a minimum after all
                     continue
                 minimum["saddle"] = True
                 self.state.n_saddles += 1
-                relaxed = self.relax(x + SADDLE_PUSH * nn * mode / np.abs(mode).max())
-                if relaxed.converged and not self.fragmented(relaxed.positions):
-                    fp = self.fingerprint(relaxed.positions)
-                    if self.find(relaxed.energy, fp) is None:
-                        self.add_minimum(relaxed, fp, self.state.step)
+                if found is None:
+                    self.add_minimum(relaxed, fp, self.state.step)
 
     def fingerprint(self, positions: np.ndarray) -> np.ndarray:
         return fingerprint(Atoms(self.potential.atoms.numbers, positions=positions), self.fp_params)
@@ -397,6 +401,50 @@ class _Hopper:
         s.n_force_calls = self.potential.n_calls
         s.rng_state = self.rng.bit_generator.state
         return new_index
+
+
+def certify_minima(
+    minima: list[Atoms], calc: Calculator, params: MHParams, count: int
+) -> tuple[list[Atoms], int, int]:
+    """Hessian check of the `count` lowest of `minima` (distinct minima of one cluster size, with
+    info['energy'] in eV); see _Hopper.certify_lowest.
+
+    Returns the minima sorted by energy, saddles replaced by the minima they relax to (info
+    'origin' = 'saddle push'), each with info['certified']; the number of saddles; the calls.
+    """
+    if not minima:
+        return [], 0, 0
+    first = minima[0]
+    state = _State(
+        step=0,
+        temperature=params.temperature0,
+        ediff=params.ediff0,
+        dt=params.md_timestep_fs * units.fs,
+        inverse_curvature=params.relax_inverse_curvature,
+        current=0,
+        rng_state={},
+        n_force_calls=0,
+        fragment_cutoff=params.fragmentation_factor * median_nearest_neighbour(first.positions),
+    )
+    hopper = _Hopper(first, calc, params, None, state)
+    for atoms in minima:
+        positions = atoms.positions.copy()
+        relaxed = Relaxed(positions, float(atoms.info["energy"]), np.zeros_like(positions), True)
+        hopper.add_minimum(relaxed, hopper.fingerprint(positions), int(atoms.info.get("step", 0)))
+    hopper.certify_lowest(count)
+    out = []
+    for index, entry in enumerate(state.minima):
+        if entry["saddle"]:
+            continue
+        if index < len(minima):
+            atoms = minima[index].copy()
+        else:
+            atoms = Atoms(first.numbers, positions=np.array(entry["positions"]))
+            atoms.info.update(energy=entry["energy"], origin="saddle push")
+        atoms.info["certified"] = entry["certified"]
+        out.append(atoms)
+    out.sort(key=lambda a: a.info["energy"])
+    return out, state.n_saddles, hopper.potential.n_calls
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -548,7 +596,9 @@ def run_minima_hopping(
         if max_calls is not None and state.n_force_calls >= max_calls:
             state.stop_reason = "max_calls"
             break
+        hop_started = time.monotonic()
         new_index = hopper.hop(on_minimum)
+        state.wall_seconds += time.monotonic() - hop_started
         if state.stop_reason != "callback":
             state.stop_reason = (
                 reached_target(state.minima[new_index]) if new_index is not None else ""
@@ -574,9 +624,11 @@ def run_minima_hopping(
     # run gives what an uninterrupted one does
     state = copy.deepcopy(state)
     if params.certify_lowest:
+        check_started = time.monotonic()
         checker = _Hopper(atoms, calc, params, rng, state)
         checker.certify_lowest(params.certify_lowest)
         state.n_force_calls = checker.potential.n_calls
+        state.wall_seconds += time.monotonic() - check_started
     minima = _minima_atoms(atoms.numbers, state.minima)
     best = min(minima, key=lambda m: m.info["energy"])
     return MHResult(
@@ -594,6 +646,7 @@ def run_minima_hopping(
         n_md_restarts=state.n_md_restarts,
         n_fragment_fixes=state.n_fragment_fixes,
         n_saddles=state.n_saddles,
+        wall_seconds=state.wall_seconds,
         temperature=state.temperature,
         ediff=state.ediff,
     )

@@ -9,7 +9,7 @@ from ase.io import write
 from .. import paths
 from ..runner import StageContext
 from .common import executor_for, stage_seed
-from .hopping import make_tasks, merge_by_size, run_tasks
+from .hopping import CertifyTask, make_tasks, merge_by_size, run_certify_task, run_tasks
 
 
 def final_model(ctx: StageContext) -> str:
@@ -32,6 +32,15 @@ def run(ctx: StageContext) -> None:
     )
     with executor_for(ctx) as executor:
         results = run_tasks(tasks, executor.map, ctx.log)
+        isomers = merge_by_size(tasks, results, go.mh)
+        checks = [
+            CertifyTask(n, unique, f"gap:{model}", go.mh, go.n_lowest)
+            for n, unique in isomers.items()
+        ]
+        ctx.log(f"Hessian check of the {go.n_lowest} lowest isomers of each size")
+        certified = executor.map(
+            run_certify_task, checks, labels=[f"Mg{c.n_atoms} Hessian check" for c in checks]
+        )
     runs = pd.DataFrame(
         [
             {
@@ -44,15 +53,25 @@ def run(ctx: StageContext) -> None:
                 "n_force_calls": r.n_force_calls,
                 "n_accepted": r.n_accepted,
                 "n_rejected": r.n_rejected,
+                "n_same": r.n_same,
                 "n_fragmented": r.n_fragmented,
+                "wall_seconds": r.wall_seconds,
             }
             for t, r in zip(tasks, results, strict=True)
         ]
     )
     runs.to_csv(ctx.out / paths.GO_SUMMARY, index=False)
-    isomers = merge_by_size(tasks, results, go.mh)
+    checked = pd.DataFrame(
+        [
+            {"n_atoms": c.n_atoms, "n_checked": min(c.count, len(c.isomers)), "n_saddles": saddles,
+             "energy_force_calls": calls}
+            for c, (_, saddles, calls) in zip(checks, certified, strict=True)
+        ]
+    )  # fmt: skip
+    checked.to_csv(ctx.out / paths.GO_HESSIAN_CHECK, index=False)
     rows, global_minima = [], []
-    for n, unique in isomers.items():
+    for check, (unique, _, _) in zip(checks, certified, strict=True):
+        n = check.n_atoms
         all_minima = [
             m for t, r in zip(tasks, results, strict=True) if t.n_atoms == n for m in r.minima
         ]

@@ -7,14 +7,14 @@ the executor, and each checkpoints into its own work folder (an interrupted stag
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ase import Atoms
 
 from ..calculators.factory import calculator_id, make_calculator
 from ..mh.isomers import distinct_random_starts, unique_isomers
-from ..mh.minima_hopping import MHParams, MHResult, run_minima_hopping
+from ..mh.minima_hopping import MHParams, MHResult, certify_minima, run_minima_hopping
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class MHTask:
     workdir: str
     max_steps: int
     max_wall_seconds: float | None = None
-    target_structure: Atoms | None = None
 
     @property
     def label(self) -> str:
@@ -43,7 +42,6 @@ def run_mh_task(task: MHTask) -> MHResult:
         task.seed,
         Path(task.workdir),
         task.max_steps,
-        target_structure=task.target_structure,
         max_wall_seconds=task.max_wall_seconds,
         calculator_id=calculator_id(task.calc_spec),
     )
@@ -58,7 +56,6 @@ def make_tasks(
     workdir: Path,
     max_steps: int,
     max_wall_seconds: float | None = None,
-    targets: dict[int, Atoms] | None = None,
 ) -> list[MHTask]:
     """n_starts random starts per size, pairwise > 5 % different (paper criterion)."""
     tasks = []
@@ -76,20 +73,35 @@ def make_tasks(
                     str(workdir / f"Mg{n}" / f"start{i}"),
                     max_steps,
                     max_wall_seconds,
-                    (targets or {}).get(n),
                 )
             )
     return tasks
 
 
+@dataclass(frozen=True)
+class CertifyTask:
+    """Hessian check of the lowest `count` isomers of one size (mh.certify_minima)."""
+
+    n_atoms: int
+    isomers: list[Atoms]
+    calc_spec: str
+    params: MHParams
+    count: int
+
+
+def run_certify_task(task: CertifyTask) -> tuple[list[Atoms], int, int]:
+    return certify_minima(task.isomers, make_calculator(task.calc_spec), task.params, task.count)
+
+
 def run_tasks(tasks: list[MHTask], map_fn: Callable, log: Callable[[str], None]) -> list[MHResult]:
     log(f"{len(tasks)} minima-hopping runs: " + ", ".join(t.label for t in tasks))
+    tasks = [replace(t, params=replace(t.params, certify_lowest=0)) for t in tasks]
     results = map_fn(run_mh_task, tasks, labels=[t.label for t in tasks])
     for task, result in zip(tasks, results, strict=True):
         log(
-            f"{task.label}: {result.n_steps} steps, {len(result.minima)} minima, best "
+            f"{task.label}: {result.n_steps} hops, {len(result.minima)} minima, best "
             f"{result.best_energy:.4f} eV ({result.stop_reason}, "
-            f"{result.n_force_calls} force calls)"
+            f"{result.n_force_calls} energy+force calls, {result.wall_seconds:.0f} s)"
         )
     return results
 

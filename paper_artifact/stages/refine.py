@@ -4,48 +4,21 @@ known GMs (paper Table 1, Figure 4a,b)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from ase import Atoms
 from ase.io import read, write
 
 from .. import paths
+from ..analysis.go_table import go_table
 from ..calculators.factory import make_calculator
-from ..calculators.relax import relax
+from ..calculators.relax import relax_many
 from ..executor import TaskError
-from ..mh.escape import median_nearest_neighbour, n_fragments
 from ..mh.fingerprint import fingerprint, fingerprint_distance
 from ..runner import StageContext
 from ..units import EV_TO_KCAL_MOL
 from .common import executor_for, reference_atom_energy, reference_factory
 from .go import final_model
-
-FRAGMENT_FACTOR = 1.6  # x median nearest-neighbour distance: farther = not bonded
-
-
-@dataclass(frozen=True)
-class RelaxTask:
-    atoms: Atoms
-    calc_factory: object
-    fmax: float
-    steps: int
-    label: str
-
-
-def relax_task(task: RelaxTask) -> dict:
-    atoms = Atoms(task.atoms.numbers, positions=task.atoms.positions, info={"label": task.label})
-    result = relax(atoms, task.calc_factory(), fmax=task.fmax, steps=task.steps)
-    positions = result.atoms.positions
-    cutoff = FRAGMENT_FACTOR * median_nearest_neighbour(task.atoms.positions)
-    return {
-        "atoms": result.atoms,
-        "energy_ev": result.energy,
-        "converged": result.converged,
-        "n_steps": result.n_steps,
-        "fragments": n_fragments(positions, cutoff),
-    }
 
 
 def relax_all(
@@ -55,14 +28,10 @@ def relax_all(
     calc_factory,
     fmax: float,
     steps: int,
-) -> list[dict | TaskError]:
-    tasks = [
-        RelaxTask(a, calc_factory, fmax, steps, label)
-        for a, label in zip(structures, labels, strict=True)
-    ]
-    ctx.log(f"relaxing {len(tasks)} structures with the reference calculator")
+) -> list:
+    ctx.log(f"relaxing {len(structures)} structures with the reference calculator")
     with executor_for(ctx) as executor:
-        return executor.map(relax_task, tasks, labels=labels, on_error="return", desc="relaxations")
+        return relax_many(structures, labels, calc_factory, fmax, steps, executor.map)
 
 
 def e_bond_kcal(energy_ev: float, n: int, e_atom: float) -> float:
@@ -140,18 +109,19 @@ def refine_isomers(
 
 def compare_with_known(
     ctx: StageContext, refined_gm: dict[int, Atoms], calc_factory, e_atom: float
-) -> pd.DataFrame:
-    """Relax each known GM with the reference and compare with our refined GM (Table 1)."""
+) -> tuple[pd.DataFrame, dict[int, Atoms]]:
+    """Relax each known GM with the reference and compare with our refined GM (Table 1);
+    returns the table and the relaxed known GMs (info energy)."""
     folder = ctx.cfg.refine.known_gm_dir
     if folder is None:
-        return pd.DataFrame()
+        return pd.DataFrame(), {}
     known = {
         n: read(folder.resolve() / f"Mg{n}.extxyz")
         for n in refined_gm
         if (folder.resolve() / f"Mg{n}.extxyz").exists()
     }
     if not known:
-        return pd.DataFrame()
+        return pd.DataFrame(), {}
     sizes = sorted(known)
     results = relax_all(
         ctx,
@@ -161,11 +131,13 @@ def compare_with_known(
         ctx.cfg.refine.fmax,
         ctx.cfg.refine.max_steps,
     )
-    rows = []
+    rows, relaxed = [], {}
     for n, result in zip(sizes, results, strict=True):
         if isinstance(result, TaskError):
             rows.append({"n_atoms": n, "status": f"failed: {result.message}"})
             continue
+        relaxed[n] = result["atoms"]
+        relaxed[n].info["energy"] = result["energy_ev"]
         ours = refined_gm[n]
         ours_e = e_bond_kcal(ours.info["energy"], n, e_atom)
         known_e = e_bond_kcal(result["energy_ev"], n, e_atom)
@@ -181,7 +153,7 @@ def compare_with_known(
                 ),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), relaxed
 
 
 def run(ctx: StageContext) -> None:
@@ -212,7 +184,18 @@ def run(ctx: StageContext) -> None:
         if n not in gm or atoms.info["energy"] < gm[n].info["energy"]:
             gm[n] = atoms
     write(ctx.out / paths.REFINE_GM, [gm[n] for n in sorted(gm)], format="extxyz")
-    compare_with_known(ctx, gm, factory, e_atom).to_csv(ctx.out / paths.REFINE_KNOWN, index=False)
+    known_table, known = compare_with_known(ctx, gm, factory, e_atom)
+    known_table.to_csv(ctx.out / paths.REFINE_KNOWN, index=False)
+    gap_gm = {len(a): a for a in read(ctx.input("go", paths.GO_GM), ":")}
+    summary = go_table(
+        pd.read_csv(ctx.input("go", paths.GO_SUMMARY)),
+        pd.read_csv(ctx.input("go", paths.GO_HESSIAN_CHECK)),
+        gap_gm,
+        gm,
+        known,
+    )
+    summary.to_csv(ctx.out / paths.GO_TABLE, index=False)
+    ctx.log("GO table:\n" + summary.to_string(index=False))
     spread = table.groupby("n_atoms")["e_bond_ref_kcal"].agg(lambda s: float(np.ptp(s)))
     ctx.log(
         f"refined {len(table)} isomers ({len(failures)} failed); spread of E_bond per size "
