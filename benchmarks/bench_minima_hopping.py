@@ -40,7 +40,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ from paper_artifact.mh.minima_hopping import LENNARD_JONES_PARAMS, MHParams, run
 
 GUPTA_GM_DIR = Path(__file__).resolve().parents[1] / "data" / "known_gm" / "gupta"
 GM_TOLERANCE = 1e-4  # eV, the anchor's direct test
+PARAM_OVERRIDES: dict = {}  # --set NAME=VALUE, applied to our MHParams
 RERELAX_WINDOW = 0.1  # eV, the anchor's window for a tight re-relaxation check
 
 
@@ -95,7 +96,8 @@ class System:
         return AllPairsLennardJones() if self.symbol == "Ar" else Gupta()
 
     def params(self) -> MHParams:
-        return LENNARD_JONES_PARAMS if self.symbol == "Ar" else MHParams(temperature0=1000.0)
+        base = LENNARD_JONES_PARAMS if self.symbol == "Ar" else MHParams(temperature0=1000.0)
+        return replace(base, **PARAM_OVERRIDES)
 
 
 def gupta_gm(n_atoms: int) -> float:
@@ -257,8 +259,9 @@ def run_ase(system: System, start: Atoms, seed: int) -> dict:
 METHODS = {"ours": run_ours, "ase": run_ase}
 
 
-def one_run(task: tuple[str, str, int]) -> dict:
-    name, method, seed = task
+def one_run(task: tuple[str, str, int, dict]) -> dict:
+    name, method, seed, overrides = task
+    PARAM_OVERRIDES.update(overrides)
     system = SYSTEMS[name]()
     start, draws = protocol_start(system, seed)
     started = time.perf_counter()
@@ -318,6 +321,18 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def parse_overrides(items: list[str]) -> dict:
+    types = {f.name: f.type for f in fields(MHParams)}
+    overrides = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in types:
+            raise SystemExit(f"--set: MHParams has no field {name!r}")
+        kind = {"int": int, "float": float}.get(str(types[name]).split(" ")[0], float)
+        overrides[name] = kind(value)
+    return overrides
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -328,9 +343,13 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel")
     parser.add_argument("--out", type=Path, default=Path("bench_minima_hopping.json"))
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="override our MHParams"
+    )
     args = parser.parse_args()
+    overrides = parse_overrides(args.set)
     tasks = [
-        (name, method, seed)
+        (name, method, seed, overrides)
         for name in args.systems
         for method in args.methods
         for seed in range(args.first_seed, args.first_seed + args.seeds)
