@@ -22,8 +22,8 @@ from paper_artifact.mh.escape import (
 )
 from paper_artifact.mh.minima_hopping import (
     LENNARD_JONES_PARAMS,
-    certify_minima,
     MHParams,
+    certify_minima,
     relax_lbfgs,
     run_minima_hopping,
 )
