@@ -23,9 +23,9 @@ import time
 import numpy as np
 from ase import Atoms
 
-from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE, lowest_distinct_minima
 from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.calculators.relax import relax
+from paper_artifact.data.gaussian_mg13 import read_lowest_distinct_minima
 from paper_artifact.structures import random_cluster
 
 
@@ -51,7 +51,7 @@ def bench_gupta(n_atoms: int, seconds: float = 3.0, seed: int = 0) -> dict:
 
 def dft_structure(n_atoms: int) -> Atoms:
     if n_atoms == 13:
-        gm = lowest_distinct_minima(MINIMA_FILE, 1)[0]
+        gm = read_lowest_distinct_minima(1)[0]
         return Atoms(gm.numbers, positions=gm.positions)
     rng = np.random.default_rng(np.random.SeedSequence([2025, n_atoms]))
     return relax(random_cluster(n_atoms, rng), Gupta(), fmax=0.01).atoms

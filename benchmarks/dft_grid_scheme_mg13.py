@@ -19,8 +19,8 @@ import time
 from ase import Atoms
 from pyscf.dft import gen_grid
 
-from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE, lowest_distinct_minima
 from paper_artifact.calculators.dft import DFTSettings, build_molecule, make_scf
+from paper_artifact.data.gaussian_mg13 import read_lowest_distinct_minima
 from paper_artifact.units import E_MG1_PAPER_EV, HARTREE_EV, binding_energy_per_atom_kcal
 
 VARIANTS = {
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--max-memory-mb", type=int, default=6000)
     args = parser.parse_args()
     settings = DFTSettings(conv_tol=1e-7, max_memory_mb=args.max_memory_mb)
-    reference = lowest_distinct_minima(MINIMA_FILE, 1)[0]
+    reference = read_lowest_distinct_minima(1)[0]
     gm = Atoms(reference.numbers, positions=reference.positions)
     gaussian = binding_energy_per_atom_kcal(
         reference.info["energy_hartree"] * HARTREE_EV, 13, E_MG1_PAPER_EV

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.io import read
 
-from paper_artifact.calculators.cache import EnergyCache
+from paper_artifact.calculators.cache import CachedCalculator, EnergyCache
 from paper_artifact.calculators.dft import DFTSettings, PySCFDFT
-from paper_artifact.configtree import PROJECT_ROOT
+from paper_artifact.data.gaussian_mg13 import read_lowest_distinct_minima
 from paper_artifact.units import (
     E_MG1_PAPER_HARTREE,
     EV_TO_KCAL_MOL,
@@ -31,23 +30,13 @@ from paper_artifact.units import (
     binding_energy_per_atom_kcal,
 )
 
-MINIMA_FILE = PROJECT_ROOT / "data" / "reference" / "mg13_bp86_631gd_minima.extxyz"
-
-
-def lowest_distinct_minima(path: Path, count: int) -> list[Atoms]:
-    """First structure of each unique_minimum_rank 0..count-1 (rank 0 = global minimum)."""
-    by_rank: dict[int, Atoms] = {}
-    for atoms in read(path, ":"):
-        by_rank.setdefault(int(atoms.info["unique_minimum_rank"]), atoms)
-    ranks = sorted(by_rank)[:count]
-    return [by_rank[rank] for rank in ranks]
-
 
 def compare(
     structures: list[Atoms], settings: DFTSettings, cache: EnergyCache | None, csv_path: Path | None
 ) -> dict:
-    calc = PySCFDFT(settings, cache=cache)
-    e_atom_pyscf_ev = calc.isolated_atom_energy()
+    dft = PySCFDFT(settings)
+    e_atom_pyscf_ev = dft.isolated_atom_energy()
+    calc = dft if cache is None else CachedCalculator(dft, cache, settings.cache_key())
     e_atom_gauss_ev = E_MG1_PAPER_HARTREE * HARTREE_EV
     rows = []
     for reference in structures:
@@ -71,7 +60,7 @@ def compare(
                 "ebond_pyscf_kcal_mol_atom": eb_pyscf,
                 "ebond_error_kcal_mol_atom": eb_pyscf - eb_gauss,
                 "wall_time_s": wall,
-                "from_cache": not calc.last_scf_log,
+                "from_cache": not dft.last_scf_log,
             }
         )
         print(json.dumps(rows[-1]), flush=True)
@@ -140,7 +129,7 @@ def main() -> None:
         max_memory_mb=args.max_memory_mb,
     )
     cache = EnergyCache(args.cache) if args.cache else None
-    summary = compare(lowest_distinct_minima(MINIMA_FILE, args.count), settings, cache, args.csv)
+    summary = compare(read_lowest_distinct_minima(args.count), settings, cache, args.csv)
     text = json.dumps(summary, indent=1)
     print(text)
     if args.summary is not None:

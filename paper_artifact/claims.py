@@ -141,7 +141,7 @@ METRICS["refined_gm_total_e_bond_mg46"] = _refined_total(46)
 
 @metric("cutoff_with_highest_hcp_fraction")
 def _hcp_cutoff(run_dir: Path):
-    table = _csv(run_dir, "figures", "fig7_lattice_motifs.csv")
+    table = _csv(run_dir, "figures", f"{paths.FIG7}.csv")
     hcp = table[table.lattice == "hcp"].groupby("cutoff")["fraction_equal"].mean()
     if hcp.max() == 0.0:
         raise NotAvailable("no hcp-like atom at any cutoff")
@@ -150,20 +150,20 @@ def _hcp_cutoff(run_dir: Path):
 
 @metric("max_fcc_bcc_equal_fraction")
 def _fcc_bcc(run_dir: Path):
-    table = _csv(run_dir, "figures", "fig7_lattice_motifs.csv")
+    table = _csv(run_dir, "figures", f"{paths.FIG7}.csv")
     return float(table[table.lattice.isin(["fcc", "bcc"])]["fraction_equal"].max())
 
 
 @metric("lattice_separation_threshold")
 def _threshold(run_dir: Path):
     return float(
-        _csv(run_dir, "figures", "fig7_lattice_motifs.csv")["separation_threshold"].iloc[0]
+        _csv(run_dir, "figures", f"{paths.FIG7}.csv")["separation_threshold"].iloc[0]
     )
 
 
 @metric("fraction_com_step_in_3.5_4.5")
 def _com_step(run_dir: Path):
-    table = _csv(run_dir, "figures", "fig5_com_profiles.csv")
+    table = _csv(run_dir, "figures", f"{paths.FIG5}.csv")
     inside = []
     for _, profile in table.groupby("n_atoms"):
         distances = profile.sort_values("rank")["com_distance"].to_numpy()
@@ -177,7 +177,7 @@ def _com_step(run_dir: Path):
 
 @metric("magic_sizes_found")
 def _magic(run_dir: Path):
-    table = _csv(run_dir, "figures", "fig6_binding_energy.csv")
+    table = _csv(run_dir, "figures", f"{paths.FIG6}.csv")
     gms = table[(table.source == "reference") & (table.kind == "gm")]
     return sorted(int(n) for n in gms[gms.local_minimum.astype(bool)].n_atoms)
 
@@ -299,7 +299,7 @@ def render_markdown(profile: str, rows: list[ClaimRow]) -> str:
 
 
 def render_go_table(run_dir: Path) -> str:
-    """The GO table of the run (refine/go_table.csv) as Markdown, or '' if the run has none."""
+    """The GO table of the run (refine stage) as Markdown, or '' if the run has none."""
     path = run_dir / "refine" / paths.GO_TABLE
     if not path.exists():
         return ""

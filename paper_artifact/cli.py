@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     energy.add_argument("--threads", type=int, default=1, help="OpenMP threads for DFT")
     energy.add_argument("--out", type=Path, help="CSV file (default: <structures>.energies.csv)")
 
+    digest = sub.add_parser(
+        "digest",
+        help="content digest of a run folder without timings (same seed, same machine: equal)",
+    )
+    digest.add_argument("run_dir", type=Path)
+    digest.add_argument("--compare", type=Path, help="a digest file to compare with (exit 1)")
+
     hop = sub.add_parser("hop", help="one minima-hopping run; writes every minimum found")
     hop.add_argument("--calculator", required=True, help=SPEC_HELP)
     start = hop.add_mutually_exclusive_group(required=True)
@@ -195,6 +202,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .commands import hop_command
 
         return hop_command(args)
+    if args.command == "digest":
+        from .digest import digest_command
+
+        return digest_command(args.run_dir, args.compare)
 
     from .stages import STAGES
 
@@ -230,9 +241,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "check":
         from .check import check_run, update_expected
+        from .promises import promised_specs
 
         if args.update_expected:
-            print(update_expected(cfg, run_dir))
+            print(update_expected(cfg, run_dir, promised_specs(cfg)))
             return 0
         report = check_run(cfg, run_dir)
         print(report.render())

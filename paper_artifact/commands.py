@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from .calculators.dft import DFTSettings
 from .calculators.factory import calculator_id, isolated_atom_energy, make_calculator
-from .units import EV_TO_KCAL_MOL
+from .units import binding_energy_per_atom_kcal
 
 
 def _atom_energy(spec: str, threads: int) -> float:
@@ -63,7 +63,7 @@ def energy_command(args: argparse.Namespace) -> int:
             print(f"structure {index}: {row['error']}", file=sys.stderr)
         else:
             row["energy_ev"] = energy
-            row["e_bond_kcal_mol_atom"] = (energy - n * e_atom) / n * EV_TO_KCAL_MOL
+            row["e_bond_kcal_mol_atom"] = binding_energy_per_atom_kcal(energy, n, e_atom)
         rows.append(row)
     pd.DataFrame(rows).to_csv(out, index=False)
     if args.relax:

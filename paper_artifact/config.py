@@ -60,7 +60,6 @@ class FitConfig:
 
     grid: GridSpec = field(default_factory=GridSpec)
     settings: GapFitSettings = field(default_factory=GapFitSettings)
-    regression_sizes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,7 @@ class DFTCheckConfig:
 
 @dataclass(frozen=True)
 class AnalysisConfig:
+    regression_sizes: tuple[int, ...] = ()  # Figure 3c-f: sizes of the E_bond regression panels
     refinement_plot_sizes: tuple[int, ...] = ()
     motifs: MotifParams = field(default_factory=MotifParams)
     core: CoreParams = field(default_factory=CoreParams)

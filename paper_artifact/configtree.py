@@ -28,6 +28,25 @@ class InputPath(str):
         return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+# Settings that change how a result is reached (threads, memory, the SCF fallback ladder, the
+# executable), not the result: left out of stage keys, grid-point ids and the DFT cache key.
+RESOURCE_FIELDS = frozenset(
+    {
+        "threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads", "gap_fit_executable",
+        "smearing_sigma", "level_shift", "damping", "max_cycle", "reuse_density_max_shift",
+    }
+)  # fmt: skip
+
+
+def without_resources(plain: Any) -> Any:
+    """A plain (dict/list) config tree without RESOURCE_FIELDS keys, at any depth."""
+    if isinstance(plain, dict):
+        return {k: without_resources(v) for k, v in plain.items() if k not in RESOURCE_FIELDS}
+    if isinstance(plain, list):
+        return [without_resources(v) for v in plain]
+    return plain
+
+
 def build(cls: type, data: Any, source: str, where: str = "") -> Any:
     """Build dataclass `cls` from mapping `data`; `source` names the file for error messages."""
     if not isinstance(data, Mapping):

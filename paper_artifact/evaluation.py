@@ -12,12 +12,13 @@ is the unweighted mean of these per-size RMSEs (`average_rmse`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from ase import Atoms
 
-from paper_artifact.units import EV_TO_KCAL_MOL
+from paper_artifact.units import binding_energy_per_atom_kcal
 
 METRIC_COLUMNS = (
     "n_atoms",
@@ -51,8 +52,8 @@ def per_size_metrics(
             f"per_size_metrics: {len(sizes)} structures, {len(predicted)} predicted and "
             f"{len(reference)} reference energies"
         )
-    e_bond_pred = (predicted - sizes * e_atom_ev) / sizes * EV_TO_KCAL_MOL
-    e_bond_ref = (reference - sizes * e_atom_ev) / sizes * EV_TO_KCAL_MOL
+    e_bond_pred = binding_energy_per_atom_kcal(predicted, sizes, e_atom_ev)
+    e_bond_ref = binding_energy_per_atom_kcal(reference, sizes, e_atom_ev)
     rows = []
     for n in np.unique(sizes):
         mask = sizes == n
@@ -76,3 +77,38 @@ def average_rmse(df: pd.DataFrame, exclude_sizes: Iterable[int] = ()) -> float:
     if kept.empty:
         raise ValueError("average_rmse: no cluster sizes left after exclusion")
     return float(kept["rmse_kcal_mol_atom"].mean())
+
+
+def evaluate_model(
+    model_xml: Path,
+    train: list[Atoms],
+    test: list[Atoms],
+    e_atom_ev: float,
+    external: Sequence[Atoms] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-size metrics (paper Figure 3a,b) and per-structure E_bond pairs (Figure 3c-f) of a
+    GAP; `external` (e.g. the Gaussian Mg13 minima) is reported as split 'external'."""
+    from paper_artifact.calculators.gap import load_gap, predict_energies, reference_energies
+    from paper_artifact.data import REF_ENERGY_KEY
+
+    calc = load_gap(model_xml)
+    metrics, structures = [], []
+    splits = [("train", train), ("test", test)] + ([("external", external)] if external else [])
+    for split, atoms_list in splits:
+        predicted = predict_energies(calc, atoms_list)
+        reference = reference_energies(atoms_list, REF_ENERGY_KEY)
+        metrics.append(
+            per_size_metrics(atoms_list, predicted, reference, e_atom_ev).assign(split=split)
+        )
+        sizes = np.array([len(a) for a in atoms_list])
+        structures.append(
+            pd.DataFrame(
+                {
+                    "split": split,
+                    "n_atoms": sizes,
+                    "e_bond_ref_kcal": binding_energy_per_atom_kcal(reference, sizes, e_atom_ev),
+                    "e_bond_gap_kcal": binding_energy_per_atom_kcal(predicted, sizes, e_atom_ev),
+                }
+            )
+        )
+    return pd.concat(metrics, ignore_index=True), pd.concat(structures, ignore_index=True)

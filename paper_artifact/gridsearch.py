@@ -19,7 +19,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,7 +37,9 @@ from paper_artifact.calculators.gap import (
     reference_energies,
     run_gap_fit,
 )
+from paper_artifact.configtree import without_resources
 from paper_artifact.evaluation import average_rmse, per_size_metrics
+from paper_artifact.fileio import atomic_write_text
 
 RESULT_FILE_NAME = "result.json"
 
@@ -143,12 +144,7 @@ def point_id(
     key = {
         "soap": asdict(soap),
         "two_body": None if two_body is None else asdict(two_body),
-        # How gap_fit is launched (threads, executable) does not change the model.
-        "settings": {
-            k: v
-            for k, v in asdict(settings).items()
-            if k not in ("openmp_threads", "gap_fit_executable")
-        },
+        "settings": without_resources(asdict(settings)),
         "selection_size": selection_size,
         "data": data_hash,
     }
@@ -206,9 +202,7 @@ def fit_and_evaluate_point(task: PointTask) -> dict:
         "per_size": _metric_records("train", metrics["train"])
         + _metric_records("test", metrics["test"]),
     }
-    tmp = result_file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(row, indent=1))
-    os.replace(tmp, result_file)  # atomic: a half-written result never counts as finished
+    atomic_write_text(result_file, json.dumps(row, indent=1))  # half-written never counts
     return row
 
 

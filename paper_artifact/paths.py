@@ -16,10 +16,6 @@ EXPECTED_DIR = PROJECT_ROOT / "expected_results"
 CLAIMS_FILE = PROJECT_ROOT / "claims.yaml"
 
 
-def profile_config(profile: str) -> Path:
-    return CONFIG_DIR / f"{profile}.yaml"
-
-
 def default_run_dir(profile: str) -> Path:
     return PROJECT_ROOT / "results" / profile
 
@@ -46,6 +42,11 @@ class RunPaths:
 
     def marker(self, name: str) -> Path:
         return self.root / ".markers" / f"{name}.json"
+
+    @property
+    def final_model(self) -> Path:
+        """The GAP after active learning (the grid-search GAP when AL is off in the profile)."""
+        return self.stage("active_learning") / MODEL_DIR / MODEL_XML
 
     @property
     def manifest(self) -> Path:
@@ -114,6 +115,14 @@ REFINE_GM = "refined_global_minima.extxyz"
 REFINE_KNOWN = "known_gm_comparison.csv"
 REFINE_FAILURES = "refine_failures.csv"
 GO_TABLE = "go_table.csv"
+
+FIG3 = "fig3_accuracy"
+FIG4 = "fig4_refinement"
+FIG5 = "fig5_com_profiles"
+FIG6 = "fig6_binding_energy"
+FIG7 = "fig7_lattice_motifs"
+TABLE1 = "table1_refined_gm"
+TABLE2 = "table2_gap_gm"
 
 DFT_ATOM = "mg1_energy.json"
 DFT_MG13 = "mg13_vs_gaussian.csv"

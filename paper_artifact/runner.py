@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .configtree import PROJECT_ROOT, InputPath, to_plain
+from .configtree import PROJECT_ROOT, InputPath, to_plain, without_resources
+from .executor import Executor, open_executor
+from .fileio import atomic_write_text
 from .paths import RunPaths
 
 TRACKED_PACKAGES = (
@@ -48,7 +50,8 @@ TRACKED_PACKAGES = (
 
 @dataclass
 class StageContext:
-    """What a stage function gets: config, where to write, where earlier stages' outputs are."""
+    """What a stage function gets: config, where to write, where earlier stages' outputs are,
+    and `map`, the stage's one executor (opened at its first use, closed by the runner)."""
 
     name: str
     cfg: Config
@@ -56,6 +59,29 @@ class StageContext:
     out: Path
     work: Path
     log: Callable[[str], None]
+    _executor: Executor | None = field(default=None, repr=False)
+
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        items: Sequence[Any],
+        labels: Sequence[str] | None = None,
+        on_error: str = "raise",
+        desc: str = "tasks",
+    ) -> list[Any]:
+        """executor.Executor.map with the profile's executor; results in input order."""
+        if self._executor is None:
+            settings = self.cfg.executor
+            if not Path(settings.run_dir).is_absolute():  # a relative Parsl run_dir: in the run
+                run_dir = str(self.paths.root / settings.run_dir)
+                settings = dataclasses.replace(settings, run_dir=run_dir)
+            self._executor = open_executor(settings)
+        return self._executor.map(fn, items, labels=labels, on_error=on_error, desc=desc)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
 
     def input(self, stage: str, filename: str) -> Path:
         path = self.paths.stage(stage) / filename
@@ -82,15 +108,6 @@ class RunRecord:
     skipped: list[str] = field(default_factory=list)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def hash_tree(path: Path) -> str:
     """sha256 over relative names and contents of every file under path (sorted)."""
     digest = hashlib.sha256()
@@ -112,20 +129,6 @@ def input_files(obj) -> list[InputPath]:
     if isinstance(obj, tuple | list):
         return [p for item in obj for p in input_files(item)]
     return []
-
-
-# Settings that change how fast a result is computed, not the result: not part of stage keys.
-RESOURCE_FIELDS = frozenset(
-    {"threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads", "gap_fit_executable"}
-)
-
-
-def without_resources(plain):
-    if isinstance(plain, dict):
-        return {k: without_resources(v) for k, v in plain.items() if k not in RESOURCE_FIELDS}
-    if isinstance(plain, list):
-        return [without_resources(v) for v in plain]
-    return plain
 
 
 def stage_key(stage: Stage, cfg: Config, paths: RunPaths) -> str:
@@ -253,7 +256,10 @@ class Runner:
         ctx = StageContext(stage.name, self.cfg, self.paths, staging, work, log)
         log(stage.description)
         start = time.perf_counter()
-        stage.run(ctx)
+        try:
+            stage.run(ctx)
+        finally:
+            ctx.close()
         seconds = time.perf_counter() - start
         final = self.paths.stage(stage.name)
         marker = self.paths.marker(stage.name)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from paper_artifact.calculators.cache import EnergyCache
+from paper_artifact.calculators.cache import CachedCalculator, EnergyCache
 from paper_artifact.calculators.dft import DFTSettings, PySCFDFT, SCFConvergenceError
 from paper_artifact.units import (
     E_MG1_PAPER_HARTREE,
@@ -60,16 +60,19 @@ def test_previous_density_speeds_up_nearby_geometry():
 
 def test_cache_hit_skips_scf(tmp_path):
     cache = EnergyCache(tmp_path / "dft.sqlite")
+    key = DFTSettings().cache_key()
     first = _mg2(3.5)
-    first.calc = PySCFDFT(cache=cache)
-    forces = first.get_forces()  # forces first, so the row holds energy and forces
+    first_dft = PySCFDFT()
+    first.calc = CachedCalculator(first_dft, cache, key)
+    forces = first.get_forces()  # energy and forces from one SCF
     energy = first.get_potential_energy()
-    second_calc = PySCFDFT(cache=cache)
+    assert len(first_dft.last_scf_log) == 1
+    second_dft = PySCFDFT()
     second = _mg2(3.5)
-    second.calc = second_calc
+    second.calc = CachedCalculator(second_dft, cache, key)
     assert second.get_potential_energy() == energy
     assert np.array_equal(second.get_forces(), forces)
-    assert second_calc.last_scf_log == []  # no SCF was run
+    assert second_dft.last_scf_log == []  # no SCF was run
 
 
 def test_cache_key_separates_result_defining_settings():
@@ -109,11 +112,11 @@ def test_use_gpu_without_gpu4pyscf_is_a_clear_error():
 
 @pytest.mark.slow
 def test_mg13_minima_binding_energies_match_gaussian():
-    from benchmarks.dft_vs_gaussian_mg13 import MINIMA_FILE, lowest_distinct_minima
+    from paper_artifact.data.gaussian_mg13 import read_lowest_distinct_minima
 
     calc = PySCFDFT(DFTSettings(threads=2, max_memory_mb=6000))  # in-core ERIs: faster
     e_atom = calc.isolated_atom_energy()
-    for reference in lowest_distinct_minima(MINIMA_FILE, 3):
+    for reference in read_lowest_distinct_minima(3):
         atoms = Atoms(reference.numbers, positions=reference.positions)
         atoms.calc = calc
         ours = binding_energy_per_atom_kcal(atoms.get_potential_energy(), 13, e_atom)

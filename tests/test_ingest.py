@@ -149,15 +149,15 @@ def test_truncated_and_unreadable_files(tmp_path):
 
 
 def test_files_written_by_the_split_stage_read_back(tmp_path):
-    from paper_artifact.data.split import write_split
+    from paper_artifact.data.split import write_labelled_extxyz
 
     original = triangle()
     original.calc = SinglePointCalculator(original, energy=-4.0, forces=np.full((3, 3), 0.25))
     path = tmp_path / "in.extxyz"
     write(path, [original])
     first = read_structures(path, method="BP86")
-    write_split(first.atoms, [], tmp_path / "out")
-    again = read_structures(tmp_path / "out" / "train.extxyz")
+    write_labelled_extxyz(first.atoms, tmp_path / "train.extxyz")
+    again = read_structures(tmp_path / "train.extxyz")
     (atoms,) = again.atoms
     assert atoms.info[REF_ENERGY_KEY] == -4.0 and atoms.info[REF_METHOD_KEY] == "BP86"
     np.testing.assert_allclose(atoms.arrays[REF_FORCES_KEY], 0.25)

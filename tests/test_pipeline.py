@@ -12,7 +12,9 @@ from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.check import check_run, update_expected
 from paper_artifact.claims import evaluate_claims
 from paper_artifact.config import load_config
+from paper_artifact.digest import run_digest
 from paper_artifact.mh.minima_hopping import MHParams, run_minima_hopping
+from paper_artifact.promises import promised_specs
 from paper_artifact.runner import Runner
 from paper_artifact.stages import STAGES
 from paper_artifact.structures import random_cluster
@@ -31,7 +33,6 @@ fit:
   grid: {{soap_cutoff: [4.0], soap_n_max: [4], soap_l_max: [2], soap_n_sparse: [15],
           two_body_cutoff: [5.0], two_body_delta: [0.5], two_body_n_sparse: [5]}}
   settings: {{use_forces: true}}
-  regression_sizes: [6, 8]
 active_learning:
   target_size: 8
   known_gm: {gm}
@@ -55,6 +56,7 @@ refine:
 dft_check:
   enabled: false
 analysis:
+  regression_sizes: [6, 8]
   refinement_plot_sizes: [7, 8]
 """
 
@@ -110,6 +112,13 @@ def test_every_stage_runs(micro):
     assert set(manifest["stages"]) == {s.name for s in STAGES}
 
 
+def test_same_seed_gives_the_same_results(micro, tmp_path):
+    cfg, run_dir, _ = micro
+    Runner(cfg, STAGES, tmp_path / "again", log=lambda m: None).run()
+    first, second = run_digest(run_dir), run_digest(tmp_path / "again")
+    assert len(first) > 40 and first == second
+
+
 def test_rerun_skips_everything(micro):
     cfg, run_dir, _ = micro
     again = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
@@ -127,7 +136,7 @@ def test_claims_have_verdicts(micro):
 def test_expected_results_round_trip(micro, tmp_path):
     cfg, run_dir, _ = micro
     expected = tmp_path / "expected"
-    update_expected(cfg, run_dir, expected)
+    update_expected(cfg, run_dir, promised_specs(cfg), expected)
     assert check_run(cfg, run_dir, expected).passed
     table = expected / "fit" / "grid_table.csv"
     frame = pd.read_csv(table)

@@ -12,7 +12,7 @@ from paper_artifact.data.split import (
     split_by_size,
     split_count_table,
     write_counts_figure,
-    write_split,
+    write_labelled_extxyz,
 )
 
 
@@ -74,15 +74,16 @@ def test_count_table_and_figure(tmp_path):
         counts_figure(pd.DataFrame({"n_atoms": [3], "read": [2]}))
     path = write_counts_figure(table, tmp_path / "figs" / "counts.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in path.parent.iterdir()] == ["counts.png"]  # no temporary left
+    assert [p.name for p in path.parent.iterdir()] == ["counts.png"]
 
 
-def test_write_split_round_trips_labels_and_provenance(tmp_path):
+def test_labelled_extxyz_round_trips_labels_and_provenance(tmp_path):
     split = split_by_size(STRUCTURES, train_sizes=(3, 5), test_sizes=(4,))
     (tmp_path / "train.extxyz").write_text("stale content\n")
-    paths = write_split(split.train, split.test, tmp_path)
-    back = read(paths["train"], ":")
-    assert len(back) == 5 and len(read(paths["test"], ":")) == 1
+    train = write_labelled_extxyz(split.train, tmp_path / "train.extxyz")
+    test = write_labelled_extxyz(split.test, tmp_path / "test.extxyz")
+    back = read(train, ":")
+    assert len(back) == 5 and len(read(test, ":")) == 1
     for original, copy in zip(split.train, back, strict=True):
         assert copy.info[REF_ENERGY_KEY] == original.info[REF_ENERGY_KEY]
         np.testing.assert_allclose(
@@ -97,10 +98,10 @@ def test_write_split_round_trips_labels_and_provenance(tmp_path):
 def test_unlabelled_or_calculator_carrying_structures(tmp_path):
     unlabelled = Atoms("Mg2", positions=[[0, 0, 0], [3, 0, 0]])
     with pytest.raises(DataError, match="train.extxyz: structure 1"):
-        write_split([STRUCTURES[0], unlabelled], [], tmp_path)
+        write_labelled_extxyz([STRUCTURES[0], unlabelled], tmp_path / "train.extxyz")
     assert not (tmp_path / "train.extxyz").exists()
     with_calc = STRUCTURES[0].copy()
     with_calc.calc = SinglePointCalculator(with_calc, energy=99.0)
-    write_split([with_calc], [], tmp_path)
+    write_labelled_extxyz([with_calc], tmp_path / "train.extxyz")
     (back,) = read(tmp_path / "train.extxyz", ":")
     assert back.calc is None and back.info[REF_ENERGY_KEY] == STRUCTURES[0].info[REF_ENERGY_KEY]

@@ -127,11 +127,12 @@ class EnergyCache:
 
 
 class CachedCalculator(Calculator):
-    """Wraps any ASE calculator with an EnergyCache.
+    """Wraps any ASE calculator with an EnergyCache (the factory wraps PySCF DFT with it).
 
-    `settings` must identify the wrapped method completely (e.g. a GAP model's file hash, or
-    DFTSettings.cache_key()), since it is part of the key. Energy-only requests are stored without
-    forces; a later forces request on the same structure recomputes and overwrites the row.
+    `settings` must identify the wrapped method completely (e.g. DFTSettings.cache_key()), since
+    it is part of the key. Energy-only requests are stored without forces; a later forces request
+    on the same structure recomputes and overwrites the row. The wrapped calculator gets one
+    calculate() per miss with everything requested, so DFT energy and forces come from one SCF.
     """
 
     implemented_properties = ("energy", "forces")
@@ -155,10 +156,10 @@ class CachedCalculator(Calculator):
                 self.results["forces"] = cached.forces
             return
         self.misses += 1
-        work = self.atoms.copy()
-        work.calc = self.calc
-        energy = work.get_potential_energy()
-        forces = work.get_forces() if want_forces else None
+        wanted = ["energy", "forces"] if want_forces else ["energy"]
+        self.calc.calculate(self.atoms.copy(), wanted, all_changes)
+        energy = float(self.calc.results["energy"])
+        forces = np.array(self.calc.results["forces"]) if want_forces else None
         self.cache.put(self.atoms, self.settings, energy, forces)
         self.results = {"energy": energy}
         if forces is not None:

@@ -29,7 +29,7 @@ from ase.units import Bohr, Hartree
 from pyscf import dft, gto, lib
 from pyscf.scf import addons
 
-from paper_artifact.calculators.cache import EnergyCache
+from paper_artifact.configtree import without_resources
 
 
 class SCFConvergenceError(RuntimeError):
@@ -62,24 +62,11 @@ class DFTSettings:
     verbose: int = 0  # PySCF log level (4 = SCF iterations), written to stdout
 
     def cache_key(self) -> str:
-        """Settings that change the result (not threads/GPU/ladder knobs), as a stable string."""
-        result_defining = (
-            "xc",
-            "basis",
-            "cartesian",
-            "conv_tol",
-            "conv_tol_grad",
-            "grid_level",
-            "atom_grid",
-            "spin",
-            "charge",
-            "density_fit",
-            "auxbasis",
-        )
-        values = asdict(self)
-        fields = [f"{name}={values[name]!r}" for name in result_defining]
+        """Settings that change the result (not configtree.RESOURCE_FIELDS), as a stable string."""
+        values = without_resources(asdict(self))
         if not self.density_fit:
-            fields.remove(f"auxbasis={self.auxbasis!r}")
+            del values["auxbasis"]
+        fields = [f"{name}={value!r}" for name, value in values.items()]
         return "pyscf-dft;" + ";".join(fields)
 
 
@@ -191,7 +178,7 @@ class PySCFDFT(Calculator):
     """ASE calculator: PySCF Kohn-Sham energy [eV] and analytic forces [eV/A].
 
     label: name used in error messages; atoms.info['label'] takes precedence when present.
-    cache: optional EnergyCache; hits skip the SCF, new results are stored.
+    Results are cached across runs by wrapping it in cache.CachedCalculator (factory.py does).
     """
 
     implemented_properties = ("energy", "forces")
@@ -200,7 +187,6 @@ class PySCFDFT(Calculator):
     def __init__(
         self,
         settings: DFTSettings | None = None,
-        cache: EnergyCache | None = None,
         label: str | None = None,
         **kwargs,
     ):
@@ -208,7 +194,6 @@ class PySCFDFT(Calculator):
         self.settings = settings or DFTSettings()
         if self.settings.use_gpu:
             _check_gpu()
-        self.cache = cache
         self.structure_label = label
         self._last_positions: np.ndarray | None = None
         self._last_numbers: np.ndarray | None = None
@@ -231,15 +216,6 @@ class PySCFDFT(Calculator):
         super().calculate(atoms, properties, system_changes)
         settings = self.settings
         want_forces = "forces" in properties
-        key = settings.cache_key()
-        if self.cache is not None:
-            cached = self.cache.get(self.atoms, key)
-            if cached is not None and (cached.forces is not None or not want_forces):
-                self.last_scf_log = []  # no SCF run: result from the cache
-                self.results = {"energy": cached.energy}
-                if cached.forces is not None:
-                    self.results["forces"] = cached.forces
-                return
         label = self.atoms.info.get(
             "label", self.structure_label or self.atoms.get_chemical_formula()
         )
@@ -261,8 +237,6 @@ class PySCFDFT(Calculator):
         self.results = {"energy": energy}
         if forces is not None:
             self.results["forces"] = forces
-        if self.cache is not None:
-            self.cache.put(self.atoms, key, energy, forces)
 
     def isolated_atom_energy(self, symbol: str = "Mg", spin: int = 0) -> float:
         """E(atom) in eV, same settings (closed-shell singlet for Mg); cached per settings."""

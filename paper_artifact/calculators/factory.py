@@ -31,11 +31,14 @@ def make_calculator(
 
         return LennardJones(epsilon=1.0, sigma=1.0, rc=LJ_NO_SHIFT_CUTOFF, smooth=False)
     if kind == "dft":
-        from .cache import EnergyCache
+        from .cache import CachedCalculator, EnergyCache
         from .dft import PySCFDFT
 
-        cache = EnergyCache(cache_path) if cache_path else None
-        return PySCFDFT(settings=dft or DFTSettings(), cache=cache)
+        settings = dft or DFTSettings()
+        calc = PySCFDFT(settings=settings)
+        if cache_path:
+            return CachedCalculator(calc, EnergyCache(cache_path), settings.cache_key())
+        return calc
     if kind == "gap":
         from .gap import load_gap
 

@@ -204,6 +204,14 @@ def _model_files(xml_path: Path) -> list[Path]:
     return [xml_path, *sorted(xml_path.parent.glob(xml_path.name + ".sparseX.*"))]
 
 
+def copy_model(xml_path: Path, target_dir: Path) -> Path:
+    """Copy a GAP XML and its sparseX files into target_dir; returns the new XML path."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for file in _model_files(xml_path):
+        shutil.copy2(file, target_dir / file.name)
+    return target_dir / xml_path.name
+
+
 def model_hash(xml_path: Path) -> str:
     digest = hashlib.sha256()
     for file in _model_files(xml_path):

@@ -29,7 +29,7 @@ from paper_artifact.units import HARTREE_EV
 
 # (info key, factor to eV), in order of preference.
 ENERGY_INFO_KEYS: tuple[tuple[str, float], ...] = (
-    (REF_ENERGY_KEY, 1.0),  # files this package wrote (split.write_split)
+    (REF_ENERGY_KEY, 1.0),  # files this package wrote (split.write_labelled_extxyz)
     ("energy", 1.0),
     ("energy_hartree", HARTREE_EV),
     ("energy_ev", 1.0),

@@ -6,10 +6,7 @@ and the active-learning sizes), test Mg41-Mg45 and Mg51-Mg55 (3556 / 248 structu
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -20,9 +17,6 @@ from ase.io import write
 from matplotlib.figure import Figure  # pyplot-free: no backend or global figure state
 
 from paper_artifact.data import REF_ENERGY_KEY, DataError
-
-TRAIN_FILE = "train.extxyz"
-TEST_FILE = "test.extxyz"
 
 
 @dataclass(frozen=True)
@@ -100,48 +94,20 @@ def counts_figure(count_table: pd.DataFrame) -> Figure:
     return figure
 
 
-@contextmanager
-def _atomic_path(path: Path):
-    """A temporary path in path's folder, moved onto path only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
-    )
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def write_counts_figure(count_table: pd.DataFrame, path: str | Path) -> Path:
-    """counts_figure saved to path (format from the suffix), atomically."""
+    """counts_figure saved to path (format from the suffix)."""
     path = Path(path)
-    with _atomic_path(path) as temporary:
-        counts_figure(count_table).savefig(
-            temporary, dpi=150, format=path.suffix.lstrip(".") or "png"
-        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts_figure(count_table).savefig(path, dpi=150, format=path.suffix.lstrip(".") or "png")
     return path
 
 
-def write_extxyz_atomically(structures: list[Atoms], path: str | Path) -> Path:
+def write_labelled_extxyz(structures: list[Atoms], path: str | Path) -> Path:
     """extxyz with every info/arrays entry (labels, provenance); refuses unlabelled structures."""
     path = Path(path)
     for k, atoms in enumerate(structures):
         if REF_ENERGY_KEY not in atoms.info:
             raise DataError(f"{path.name}: structure {k} has no info['{REF_ENERGY_KEY}']")
     clean = [atoms.copy() for atoms in structures]  # no calculator: only ref_* labels written
-    with _atomic_path(path) as temporary:
-        write(temporary, clean, format="extxyz")
+    write(path, clean, format="extxyz")
     return path
-
-
-def write_split(train: list[Atoms], test: list[Atoms], directory: str | Path) -> dict[str, Path]:
-    """directory/train.extxyz and directory/test.extxyz, each written atomically."""
-    directory = Path(directory)
-    return {
-        "train": write_extxyz_atomically(train, directory / TRAIN_FILE),
-        "test": write_extxyz_atomically(test, directory / TEST_FILE),
-    }

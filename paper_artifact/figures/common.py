@@ -1,13 +1,11 @@
-"""Shared output helpers for the figure and table modules: atomic CSV/PNG/PDF/Markdown writes.
+"""Shared output helpers for the figure and table modules: CSV/PNG/PDF/Markdown files.
 
-Every file is written to a temporary file in the target directory and moved into place with
-os.replace, so a crash never leaves a half-written figure or table behind.
+They write into the figures stage's staging folder, which the runner renames into place only when
+the stage finished, so a crash never leaves a half-written figure or table among the results.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,19 +20,11 @@ from matplotlib.figure import Figure  # noqa: E402
 KCAL_PER_ATOM = "kcal/(mol·atom)"
 
 
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> Path:
-    """Run writer(temp_path) in path's directory, then rename the result to path."""
+def write_file(path: Path, writer: Callable[[Path], None]) -> Path:
+    """writer(path) after creating path's folder; returns path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        writer(Path(temp_name))
-        os.chmod(temp_name, 0o644)  # mkstemp creates 0600; outputs are meant to be shared
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    writer(path)
     return path
 
 
@@ -42,9 +32,9 @@ def write(df: pd.DataFrame, fig: Figure, out_dir: str | Path, stem: str) -> dict
     """Write stem.csv (the plotted data), stem.png and stem.pdf; closes the figure."""
     out_dir = Path(out_dir)
     paths = {
-        "csv": atomic_write(out_dir / f"{stem}.csv", lambda p: df.to_csv(p, index=False)),
-        "png": atomic_write(out_dir / f"{stem}.png", lambda p: fig.savefig(p, dpi=200)),
-        "pdf": atomic_write(out_dir / f"{stem}.pdf", lambda p: fig.savefig(p)),
+        "csv": write_file(out_dir / f"{stem}.csv", lambda p: df.to_csv(p, index=False)),
+        "png": write_file(out_dir / f"{stem}.png", lambda p: fig.savefig(p, dpi=200)),
+        "pdf": write_file(out_dir / f"{stem}.pdf", lambda p: fig.savefig(p)),
     }
     plt.close(fig)
     return paths
@@ -55,8 +45,8 @@ def write_table(df: pd.DataFrame, out_dir: str | Path, stem: str) -> dict[str, P
     out_dir = Path(out_dir)
     markdown = df.to_markdown(index=False, floatfmt=".3f") + "\n"
     return {
-        "csv": atomic_write(out_dir / f"{stem}.csv", lambda p: df.to_csv(p, index=False)),
-        "md": atomic_write(out_dir / f"{stem}.md", lambda p: p.write_text(markdown)),
+        "csv": write_file(out_dir / f"{stem}.csv", lambda p: df.to_csv(p, index=False)),
+        "md": write_file(out_dir / f"{stem}.md", lambda p: p.write_text(markdown)),
     }
 
 

@@ -11,7 +11,7 @@ import ase.io
 from ase import Atoms
 
 from paper_artifact.analysis.com_profile import CoreParams, core_indices
-from paper_artifact.figures.common import atomic_write
+from paper_artifact.figures.common import write_file
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def render(
     ]
     centred = atoms.copy()
     centred.positions -= centred.get_center_of_mass()
-    return atomic_write(
+    return write_file(
         Path(path),
         lambda p: ase.io.write(
             p,

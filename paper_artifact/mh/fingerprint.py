@@ -101,3 +101,11 @@ def fingerprint_distance(fp1: np.ndarray, fp2: np.ndarray) -> float:
     if fp1.shape != fp2.shape:
         raise ValueError(f"fingerprint_distance: shapes differ, {fp1.shape} vs {fp2.shape}")
     return float(np.sqrt(np.mean((fp1 - fp2) ** 2)))
+
+
+def closest_distance(reference: Atoms, structures: list[Atoms]) -> float:
+    """Smallest fingerprint distance between `reference` and any of `structures` (inf if none)."""
+    reference_fp = fingerprint(reference)
+    return min(
+        (fingerprint_distance(fingerprint(a), reference_fp) for a in structures), default=np.inf
+    )

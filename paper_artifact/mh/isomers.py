@@ -71,6 +71,25 @@ def lowest(isomers: list[Atoms], n: int) -> list[Atoms]:
     return sorted(isomers, key=lambda a: a.info["energy"])[:n]
 
 
+def new_isomers(
+    isomers: list[Atoms], known: list[Atoms], count: int, rel_tol: float
+) -> list[Atoms]:
+    """The lowest `count` of `isomers` (sorted by energy, one size) that differ by the paper's
+    criterion from every structure of that size in `known` and from each other; copies with only
+    info['generator'] = 'active_learning'."""
+    same_size = [k for k in known if len(k) == len(isomers[0])] if isomers else []
+    picked: list[Atoms] = []
+    for atoms in isomers:
+        if all(distinct_by_paper_criterion(atoms, k, rel_tol) for k in same_size + picked):
+            picked.append(atoms)
+        if len(picked) == count:
+            break
+    return [
+        Atoms(a.numbers, positions=a.positions, info={"generator": "active_learning"})
+        for a in picked
+    ]
+
+
 def distinct_random_starts(
     n_atoms: int,
     n_starts: int,

@@ -35,7 +35,6 @@ import copy
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -47,6 +46,7 @@ from ase.calculators.calculator import Calculator
 from ase.io import write
 
 from paper_artifact.calculators.lbfgs import LBFGSCore
+from paper_artifact.fileio import atomic_path, atomic_write_text
 from paper_artifact.mh.escape import (
     CountedPotential,
     escape_md,
@@ -189,6 +189,20 @@ class _State:
     wall_seconds: float = 0.0  # spent in hops, over every resumed part of the run
     stop_reason: str = ""
     minima: list[dict] = field(default_factory=list)  # positions, energy, fingerprint, step, visits
+
+    @classmethod
+    def fresh(cls, params: MHParams, fragment_cutoff: float = 0.0) -> _State:
+        return cls(
+            step=0,
+            temperature=params.temperature0,
+            ediff=params.ediff0,
+            dt=params.md_timestep_fs * units.fs,
+            inverse_curvature=params.relax_inverse_curvature,
+            current=0,
+            rng_state={},
+            n_force_calls=0,
+            fragment_cutoff=fragment_cutoff,
+        )
 
 
 @dataclass(frozen=True)
@@ -415,17 +429,8 @@ def certify_minima(
     if not minima:
         return [], 0, 0
     first = minima[0]
-    state = _State(
-        step=0,
-        temperature=params.temperature0,
-        ediff=params.ediff0,
-        dt=params.md_timestep_fs * units.fs,
-        inverse_curvature=params.relax_inverse_curvature,
-        current=0,
-        rng_state={},
-        n_force_calls=0,
-        fragment_cutoff=params.fragmentation_factor * median_nearest_neighbour(first.positions),
-    )
+    cutoff = params.fragmentation_factor * median_nearest_neighbour(first.positions)
+    state = _State.fresh(params, cutoff)
     hopper = _Hopper(first, calc, params, None, state)
     for atoms in minima:
         positions = atoms.positions.copy()
@@ -447,12 +452,6 @@ def certify_minima(
     return out, state.n_saddles, hopper.potential.n_calls
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _minima_atoms(numbers, minima: list[dict]) -> list[Atoms]:
     """The minima as Atoms (info energy, fingerprint, step, visits, certified), saddles left out."""
     out = []
@@ -472,10 +471,9 @@ def _minima_atoms(numbers, minima: list[dict]) -> list[Atoms]:
 
 
 def _checkpoint(workdir: Path, key: dict, state: _State, numbers) -> None:
-    _atomic_write_text(workdir / STATE_FILE, json.dumps({**key, "state": asdict(state)}))
-    tmp = workdir / (MINIMA_FILE + ".tmp")
-    write(tmp, _minima_atoms(numbers, state.minima), format="extxyz")
-    os.replace(tmp, workdir / MINIMA_FILE)
+    atomic_write_text(workdir / STATE_FILE, json.dumps({**key, "state": asdict(state)}))
+    with atomic_path(workdir / MINIMA_FILE) as temporary:
+        write(temporary, _minima_atoms(numbers, state.minima), format="extxyz")
 
 
 def _load_checkpoint(workdir: Path, key: dict) -> _State | None:
@@ -524,14 +522,64 @@ def run_minima_hopping(
     started = time.monotonic()
     seed_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     rng = np.random.Generator(np.random.PCG64(seed_seq))
-    fp_params = FingerprintParams(width_scale=params.fp_width_scale)
+    reached = _target_test(atoms, params, target_energy, target_structure)
+    key = {
+        "symbols": atoms.get_chemical_formula(mode="all"),
+        "start": hashlib.sha256(np.ascontiguousarray(atoms.positions).tobytes()).hexdigest(),
+        "calculator": calculator_id,
+        "params": json.loads(json.dumps(asdict(params))),
+        "seed": str(seed_seq.entropy) + str(seed_seq.spawn_key),
+    }
+
+    def checkpoint() -> None:
+        if workdir is not None:
+            _checkpoint(Path(workdir), key, state, atoms.numbers)
+
+    state = None
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+        state = _load_checkpoint(Path(workdir), key)
+    if state is not None:
+        rng.bit_generator.state = state.rng_state
+        hopper = _Hopper(atoms, calc, params, rng, state)
+        log.info("resuming minima hopping in %s at hop %d", workdir, state.step)
+    else:
+        hopper = _start(atoms, calc, params, rng, on_minimum)
+        state = hopper.state
+        state.stop_reason = state.stop_reason or reached(state.minima[0])
+        checkpoint()
+    while state.stop_reason not in FINAL_STOP_REASONS:
+        budget = _budget_spent(state, max_steps, max_calls, max_wall_seconds, started)
+        if budget:
+            state.stop_reason = budget
+            break
+        hop_started = time.monotonic()
+        new_index = hopper.hop(on_minimum)
+        state.wall_seconds += time.monotonic() - hop_started
+        if state.stop_reason != "callback":
+            state.stop_reason = reached(state.minima[new_index]) if new_index is not None else ""
+        checkpoint()
+        e_best = float(hopper.energies.min())
+        e_current = state.minima[state.current]["energy"]
+        log.debug(
+            "MH hop %d T=%.1f K Ediff=%.4g E_current=%.6f E_best=%.6f minima=%d calls=%d",
+            state.step, state.temperature, state.ediff, e_current, e_best, len(state.minima),
+            state.n_force_calls,
+        )  # fmt: skip
+        if progress is not None:
+            progress(state.step, state.temperature, state.ediff, e_current, e_best)
+    return _result(atoms, calc, params, rng, state)
+
+
+def _target_test(atoms, params: MHParams, target_energy, target_structure) -> Callable:
+    """minimum -> 'target_energy' | 'target_structure' | '' for the run's stop targets."""
     target_fp = None
     if target_structure is not None:
         if len(target_structure) != len(atoms):
             raise ValueError("run_minima_hopping: target_structure has a different atom count")
-        target_fp = fingerprint(target_structure, fp_params)
+        target_fp = fingerprint(target_structure, FingerprintParams(params.fp_width_scale))
 
-    def reached_target(minimum: dict) -> str:
+    def reached(minimum: dict) -> str:
         if target_energy is not None and minimum["energy"] <= target_energy + params.energy_tol:
             return "target_energy"
         if target_fp is not None and (
@@ -540,88 +588,42 @@ def run_minima_hopping(
             return "target_structure"
         return ""
 
-    key = {
-        "symbols": atoms.get_chemical_formula(mode="all"),
-        "start": hashlib.sha256(np.ascontiguousarray(atoms.positions).tobytes()).hexdigest(),
-        "calculator": calculator_id,
-        "params": json.loads(json.dumps(asdict(params))),
-        "seed": str(seed_seq.entropy) + str(seed_seq.spawn_key),
-    }
-    state = None
-    if workdir is not None:
-        workdir = Path(workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-        state = _load_checkpoint(workdir, key)
-    if state is not None:
-        rng.bit_generator.state = state.rng_state
-        hopper = _Hopper(atoms, calc, params, rng, state)
-        log.info("resuming minima hopping in %s at hop %d", workdir, state.step)
-    else:
-        state = _State(
-            step=0,
-            temperature=params.temperature0,
-            ediff=params.ediff0,
-            dt=params.md_timestep_fs * units.fs,
-            inverse_curvature=params.relax_inverse_curvature,
-            current=0,
-            rng_state={},
-            n_force_calls=0,
-            fragment_cutoff=0.0,
-        )
-        hopper = _Hopper(atoms, calc, params, rng, state)
-        start = hopper.relax(atoms.positions.copy())
-        if not start.converged:
-            raise RuntimeError("run_minima_hopping: relaxation of the start structure failed")
-        state.fragment_cutoff = params.fragmentation_factor * median_nearest_neighbour(
-            start.positions
-        )
-        if hopper.fragmented(start.positions):
-            raise ValueError("run_minima_hopping: the relaxed start structure is fragmented")
-        hopper.add_minimum(start, hopper.fingerprint(start.positions), 0)
-        if on_minimum is not None and on_minimum(0, start.positions, start.energy):
-            state.stop_reason = "callback"
-        state.n_force_calls = hopper.potential.n_calls
-        state.rng_state = rng.bit_generator.state
-        state.stop_reason = state.stop_reason or reached_target(state.minima[0])
-        if workdir is not None:
-            _checkpoint(workdir, key, state, atoms.numbers)
+    return reached
 
-    while state.stop_reason not in FINAL_STOP_REASONS:
-        if state.step >= max_steps:
-            state.stop_reason = "max_steps"
-            break
-        if max_wall_seconds is not None and time.monotonic() - started > max_wall_seconds:
-            state.stop_reason = "wall_time"
-            break
-        if max_calls is not None and state.n_force_calls >= max_calls:
-            state.stop_reason = "max_calls"
-            break
-        hop_started = time.monotonic()
-        new_index = hopper.hop(on_minimum)
-        state.wall_seconds += time.monotonic() - hop_started
-        if state.stop_reason != "callback":
-            state.stop_reason = (
-                reached_target(state.minima[new_index]) if new_index is not None else ""
-            )
-        if workdir is not None:
-            _checkpoint(workdir, key, state, atoms.numbers)
-        e_best = float(hopper.energies.min())
-        e_current = state.minima[state.current]["energy"]
-        log.debug(
-            "MH hop %d T=%.1f K Ediff=%.4g E_current=%.6f E_best=%.6f minima=%d calls=%d",
-            state.step,
-            state.temperature,
-            state.ediff,
-            e_current,
-            e_best,
-            len(state.minima),
-            state.n_force_calls,
-        )
-        if progress is not None:
-            progress(state.step, state.temperature, state.ediff, e_current, e_best)
 
-    # the check works on a copy: the checkpoint keeps the search state, so a resumed, longer
-    # run gives what an uninterrupted one does
+def _budget_spent(state, max_steps, max_calls, max_wall_seconds, started) -> str:
+    if state.step >= max_steps:
+        return "max_steps"
+    if max_wall_seconds is not None and time.monotonic() - started > max_wall_seconds:
+        return "wall_time"
+    if max_calls is not None and state.n_force_calls >= max_calls:
+        return "max_calls"
+    return ""
+
+
+def _start(atoms: Atoms, calc, params: MHParams, rng, on_minimum) -> _Hopper:
+    """A new run: the start relaxed (hop 0) and checked to be one cluster."""
+    state = _State.fresh(params)
+    hopper = _Hopper(atoms, calc, params, rng, state)
+    start = hopper.relax(atoms.positions.copy())
+    if not start.converged:
+        raise RuntimeError("run_minima_hopping: relaxation of the start structure failed")
+    nearest = median_nearest_neighbour(start.positions)
+    state.fragment_cutoff = params.fragmentation_factor * nearest
+    if hopper.fragmented(start.positions):
+        raise ValueError("run_minima_hopping: the relaxed start structure is fragmented")
+    hopper.add_minimum(start, hopper.fingerprint(start.positions), 0)
+    if on_minimum is not None and on_minimum(0, start.positions, start.energy):
+        state.stop_reason = "callback"
+    state.n_force_calls = hopper.potential.n_calls
+    state.rng_state = rng.bit_generator.state
+    return hopper
+
+
+def _result(atoms: Atoms, calc, params: MHParams, rng, state: _State) -> MHResult:
+    """The run's result after the Hessian check of its lowest minima. The check works on a copy:
+    the checkpoint keeps the search state, so a resumed, longer run gives what an uninterrupted
+    one does."""
     state = copy.deepcopy(state)
     if params.certify_lowest:
         check_started = time.monotonic()

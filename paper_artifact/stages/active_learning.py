@@ -18,7 +18,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from ase import Atoms
 from ase.io import read, write
@@ -26,54 +25,30 @@ from ase.io import read, write
 from .. import paths
 from ..analysis.go_table import SAME_MINIMUM_FP_DISTANCE
 from ..calculators.factory import make_calculator
-from ..calculators.gap import run_gap_fit
+from ..calculators.gap import SoapParams, TwoBodyParams, copy_model, run_gap_fit
 from ..calculators.relax import relax, relax_many
 from ..data.filters import apply_paper_filters
 from ..data.label import label_structures
 from ..executor import TaskError
-from ..mh.fingerprint import fingerprint, fingerprint_distance
-from ..runner import StageContext, atomic_write_text
-from .common import executor_for, reference_atom_energy, reference_factory, stage_seed
-from .fit import copy_model, external_test, fit_settings, run_grid_search, write_evaluation
-from .hopping import make_tasks, merge_by_size, run_tasks
+from ..fileio import atomic_write_text
+from ..mh.fingerprint import closest_distance, fingerprint, fingerprint_distance
+from ..mh.isomers import new_isomers
+from ..mh.tasks import make_tasks, merge_by_size, run_tasks
+from ..runner import StageContext
+from .common import (
+    fit_settings,
+    grid_search_for,
+    reference_atom_energy,
+    reference_factory,
+    stage_seed,
+    write_evaluation,
+)
 
 ROUND_FILE = "round.json"
-
-
-def relaxed_known_gm(known: Atoms, model_xml: Path, fmax: float) -> Atoms:
-    """The known GM relaxed with the current GAP (the paper compares structures on one PES)."""
-    result = relax(
-        Atoms(known.numbers, positions=known.positions),
-        make_calculator(f"gap:{model_xml}"),
-        fmax=fmax,
-        steps=2000,
-    )
-    return result.atoms
-
-
-def distance_to_closest(reference: Atoms, minima: list[Atoms]) -> float:
-    """Smallest fingerprint distance between `reference` and any of `minima`."""
-    ref_fp = fingerprint(reference)
-    return min((fingerprint_distance(fingerprint(m), ref_fp) for m in minima), default=np.inf)
-
-
-def new_isomers(
-    isomers: list[Atoms], train: list[Atoms], count: int, rel_tol: float
-) -> list[Atoms]:
-    """The lowest `count` GAP isomers that are not duplicates of a training structure."""
-    from ..structures import distinct_by_paper_criterion
-
-    same_size = [t for t in train if len(t) == len(isomers[0])] if isomers else []
-    picked = []
-    for atoms in isomers:
-        if all(distinct_by_paper_criterion(atoms, t, rel_tol) for t in same_size + picked):
-            picked.append(atoms)
-        if len(picked) == count:
-            break
-    return [
-        Atoms(a.numbers, positions=a.positions, info={"generator": "active_learning"})
-        for a in picked
-    ]
+CRITERION = (
+    "the lowest of the GAP's isomers after relaxation with the reference is the "
+    "reference-relaxed known GM"
+)
 
 
 def run(ctx: StageContext) -> None:
@@ -83,15 +58,41 @@ def run(ctx: StageContext) -> None:
     fit_dir = ctx.paths.stage("fit")
     if not al.target_size:
         ctx.log("disabled (active_learning.target_size is 0): the grid-search GAP is final")
-        (ctx.out / paths.AL_VERDICT).write_text(
-            json.dumps(
-                {"enabled": False, "verdict": "active learning disabled in this profile"}, indent=2
-            )
-        )
+        verdict = {"enabled": False, "verdict": "active learning disabled in this profile"}
+        (ctx.out / paths.AL_VERDICT).write_text(json.dumps(verdict, indent=2))
         copy_model(fit_dir / paths.MODEL_DIR / paths.MODEL_XML, ctx.out / paths.MODEL_DIR)
         for name in (paths.FIT_METRICS, paths.FIT_PREDICTIONS):
             shutil.copy2(fit_dir / name, ctx.out / name)
         return
+    known = reference_relaxed(ctx, [read_known_gm(ctx)], f"known GM Mg{al.target_size}")[0]
+    e_atom = reference_atom_energy(ctx.cfg)
+    model_xml = fit_dir / paths.MODEL_DIR / paths.MODEL_XML
+    selected = json.loads((fit_dir / paths.FIT_SELECTED).read_text())
+    rounds = []
+    for r in range(1, al.max_rounds + 2):
+        round_dir = ctx.work / f"round{r}"
+        final_test = r == al.max_rounds + 1  # the last refit's model: tested, not grown
+        record_file = round_dir / ROUND_FILE
+        if record_file.exists():
+            record = json.loads(record_file.read_text())
+            ctx.log(f"round {r}: resumed from checkpoint")
+        else:
+            record = test_target(ctx, r, round_dir, model_xml, known, len(train))
+            if not record["found"] and not final_test:
+                grown, counts = grow(ctx, r, round_dir, model_xml, train, e_atom)
+                record.update(counts)
+                record["next_model"] = str(refit(ctx, round_dir, grown, test, e_atom, selected))
+            atomic_write_text(record_file, json.dumps(record, indent=2))
+        rounds.append(record)
+        if record["found"] or final_test:
+            break
+        train = read(round_dir / paths.AL_TRAIN, ":")
+        model_xml = Path(record["next_model"])
+    write_outputs(ctx, rounds, train, test, model_xml, e_atom)
+
+
+def read_known_gm(ctx: StageContext) -> Atoms:
+    al = ctx.cfg.active_learning
     if al.known_gm is None:
         raise RuntimeError(
             "active_learning.target_size is set but active_learning.known_gm "
@@ -102,41 +103,25 @@ def run(ctx: StageContext) -> None:
         raise ValueError(
             f"{al.known_gm}: known GM has {len(known)} atoms, target size is {al.target_size}"
         )
-    known = reference_relaxed(ctx, [known], f"known GM Mg{al.target_size}")[0]
-    e_atom = reference_atom_energy(ctx.cfg)
-    model_xml = fit_dir / paths.MODEL_DIR / paths.MODEL_XML
-    selected = json.loads((fit_dir / paths.FIT_SELECTED).read_text())
-    rounds, found = [], False
-    for r in range(1, al.max_rounds + 2):
-        round_dir = ctx.work / f"round{r}"
-        record_file = round_dir / ROUND_FILE
-        final_test = r == al.max_rounds + 1  # the last refit's model: tested, not grown
-        if record_file.exists():
-            record = json.loads(record_file.read_text())
-            ctx.log(f"round {r}: resumed from checkpoint")
-        elif final_test:
-            record = test_target(ctx, r, round_dir, model_xml, known, len(train))
-            atomic_write_text(record_file, json.dumps(record, indent=2))
-        else:
-            record = run_round(ctx, r, round_dir, model_xml, known, train, test, e_atom, selected)
-            atomic_write_text(record_file, json.dumps(record, indent=2))
-        rounds.append(record)
-        found = record["found"]
-        if found or final_test:
-            break
-        train = read(round_dir / paths.AL_TRAIN, ":")
-        model_xml = Path(record["next_model"])
-    refits = sum(
-        1 for record in rounds if record["n_added"] or record["next_model"] != record["model"]
-    )
+    return known
+
+
+def write_outputs(
+    ctx: StageContext,
+    rounds: list[dict],
+    train: list[Atoms],
+    test: list[Atoms],
+    model_xml: Path,
+    e_atom: float,
+) -> None:
+    al = ctx.cfg.active_learning
+    found = rounds[-1]["found"]
+    refits = sum(record["next_model"] != record["model"] for record in rounds)
     verdict = {
         "enabled": True,
         "target_size": al.target_size,
         "found": found,
-        "criterion": (
-            "the lowest of the GAP's isomers after relaxation with the reference is the "
-            "reference-relaxed known GM"
-        ),
+        "criterion": CRITERION,
         "known_gm_visited": rounds[-1]["known_gm_visited"],
         "rounds": len(rounds),
         "refits": refits,
@@ -151,18 +136,29 @@ def run(ctx: StageContext) -> None:
     pd.DataFrame(rounds).to_csv(ctx.out / paths.AL_ROUNDS, index=False)
     (ctx.out / paths.AL_VERDICT).write_text(json.dumps(verdict, indent=2))
     write(ctx.out / paths.AL_TRAIN, train, format="extxyz")
-    all_added = [
+    added = [
         a
         for r in range(1, len(rounds) + 1)
         for a in _read_if(ctx.work / f"round{r}" / paths.AL_ADDED)
     ]
-    write(ctx.out / paths.AL_ADDED, all_added, format="extxyz")
+    write(ctx.out / paths.AL_ADDED, added, format="extxyz")
     final_xml = copy_model(model_xml, ctx.out / paths.MODEL_DIR)
-    write_evaluation(ctx.out, final_xml, train, test, e_atom, external_test(ctx))
+    write_evaluation(ctx, final_xml, train, test, e_atom)
 
 
 def _read_if(path: Path) -> list[Atoms]:
     return read(path, ":") if path.exists() and path.stat().st_size else []
+
+
+def relaxed_known_gm(known: Atoms, model_xml: Path, fmax: float) -> Atoms:
+    """The known GM relaxed with the current GAP (the paper compares structures on one PES)."""
+    result = relax(
+        Atoms(known.numbers, positions=known.positions),
+        make_calculator(f"gap:{model_xml}"),
+        fmax=fmax,
+        steps=2000,
+    )
+    return result.atoms
 
 
 def reference_relaxed(ctx: StageContext, structures: list[Atoms], label: str) -> list[Atoms]:
@@ -170,15 +166,14 @@ def reference_relaxed(ctx: StageContext, structures: list[Atoms], label: str) ->
     converged and stayed in one piece, each with info energy, lowest first."""
     cfg = ctx.cfg
     labels = [f"{label} {i}" for i in range(len(structures))]
-    with executor_for(ctx) as executor:
-        results = relax_many(
-            structures,
-            labels,
-            reference_factory(cfg, ctx.paths),
-            cfg.refine.fmax,
-            cfg.refine.max_steps,
-            executor.map,
-        )
+    results = relax_many(
+        structures,
+        labels,
+        reference_factory(cfg, ctx.paths),
+        cfg.refine.fmax,
+        cfg.refine.max_steps,
+        ctx.map,
+    )
     relaxed = []
     for result in results:
         if isinstance(result, TaskError) or result["fragments"] > 1:
@@ -216,15 +211,13 @@ def test_target(
         round_dir / "target",
         al.target_steps,
     )
-    with executor_for(ctx) as executor:
-        results = run_tasks(tasks, executor.map, ctx.log)
+    results = run_tasks(tasks, ctx.map, ctx.log)
     isomers = merge_by_size(tasks, results, al.mh)[al.target_size]
     candidates = isomers[: ctx.cfg.refine.n_lowest]
-    refined = reference_relaxed(ctx, candidates, f"Mg{al.target_size} GAP isomer")
-    best = refined[0]
+    best = reference_relaxed(ctx, candidates, f"Mg{al.target_size} GAP isomer")[0]
     distance = fingerprint_distance(fingerprint(best), fingerprint(known_ref))
     known_gap = relaxed_known_gm(known_ref, model_xml, al.mh.fmax)
-    visited = bool(distance_to_closest(known_gap, isomers) < al.mh.fp_threshold)
+    visited = bool(closest_distance(known_gap, isomers) < al.mh.fp_threshold)
     record = {
         "round": r,
         "train_size": train_size,
@@ -251,48 +244,37 @@ def test_target(
     return record
 
 
-def run_round(
+def grow(
     ctx: StageContext,
     r: int,
     round_dir: Path,
     model_xml: Path,
-    known: Atoms,
     train: list[Atoms],
-    test: list[Atoms],
     e_atom: float,
-    selected: dict,
-) -> dict:
+) -> tuple[list[Atoms], dict]:
+    """MH with the GAP on the AL sizes; their lowest new isomers, labelled with the reference,
+    join the training set through the paper's filters (round_dir/AL_TRAIN, AL_ADDED)."""
     al = ctx.cfg.active_learning
-    record = test_target(ctx, r, round_dir, model_xml, known, len(train))
-    if record["found"]:
-        return record
-    spec = f"gap:{model_xml}"
-    go_tasks = make_tasks(
+    tasks = make_tasks(
         al.al_sizes,
         al.al_starts,
-        spec,
+        f"gap:{model_xml}",
         al.mh,
         lambda n, i: stage_seed(ctx.cfg, "al-go", r, n, i),
         round_dir / "go",
         al.al_steps,
     )
-    with executor_for(ctx) as executor:
-        isomers = merge_by_size(go_tasks, run_tasks(go_tasks, executor.map, ctx.log), al.mh)
-        candidates = [
-            a
-            for n in al.al_sizes
-            for a in new_isomers(
-                isomers.get(n, []),
-                train,
-                al.new_isomers_per_size,
-                ctx.cfg.data.filters.uniqueness_tol,
-            )
-        ]
-        labelled = label_structures(
-            candidates, reference_factory(ctx.cfg, ctx.paths), map_fn=executor.map, progress=ctx.log
-        )
-    filtered = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters)
-    new_train = filtered.kept
+    isomers = merge_by_size(tasks, run_tasks(tasks, ctx.map, ctx.log), al.mh)
+    tolerance = ctx.cfg.data.filters.uniqueness_tol
+    candidates = [
+        atoms
+        for n in al.al_sizes
+        for atoms in new_isomers(isomers.get(n, []), train, al.new_isomers_per_size, tolerance)
+    ]
+    labelled = label_structures(
+        candidates, reference_factory(ctx.cfg, ctx.paths), map_fn=ctx.map, progress=ctx.log
+    )
+    new_train = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters).kept
     additions = [
         a
         for a in new_train
@@ -306,27 +288,22 @@ def run_round(
         f"round {r}: {len(candidates)} new isomers, {len(labelled.failures)} failed "
         f"labelling, {len(additions)} added after filters; refit ({al.refit})"
     )
-    if al.refit == "grid":
-        result = run_grid_search(ctx, new_train, test, round_dir / "grid", e_atom)
-        next_xml = result.best_model_path
-    else:
-        soap, two_body = _selected_params(selected)
-        next_xml = run_gap_fit(
-            new_train, round_dir / "refit", soap, two_body, fit_settings(ctx.cfg, e_atom)
-        ).xml_path
-    record.update(
-        {
-            "n_added": len(additions),
-            "n_label_failures": len(labelled.failures),
-            "next_model": str(next_xml),
-        }
-    )
-    return record
+    return new_train, {"n_added": len(additions), "n_label_failures": len(labelled.failures)}
 
 
-def _selected_params(selected: dict):
-    from ..calculators.gap import SoapParams, TwoBodyParams
-
+def refit(
+    ctx: StageContext,
+    round_dir: Path,
+    train: list[Atoms],
+    test: list[Atoms],
+    e_atom: float,
+    selected: dict,
+) -> Path:
+    """The GAP refitted to the round's training set: the full grid search, or the
+    hyperparameters the fit stage selected."""
+    if ctx.cfg.active_learning.refit == "grid":
+        return grid_search_for(ctx, train, test, round_dir / "grid", e_atom).best_model_path
     soap = SoapParams(**selected["soap"])
     two_body = TwoBodyParams(**selected["two_body"]) if selected["two_body"] else None
-    return soap, two_body
+    settings = fit_settings(ctx.cfg, e_atom)
+    return run_gap_fit(train, round_dir / "refit", soap, two_body, settings).xml_path

@@ -1,4 +1,5 @@
-"""Helpers every stage adapter shares: seeds, the reference calculator, the executor."""
+"""What the stage adapters share: task seeds, the reference calculator, and the glue from the
+config tree to the GAP-fitting domain (fit settings, grid search, evaluation files)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from ase import Atoms
+from ase.io import read
 
+from .. import paths
 from ..calculators.factory import calculator_factory, isolated_atom_energy
+from ..calculators.gap import GapFitSettings
 from ..config import Config
-from ..executor import open_executor
+from ..evaluation import evaluate_model
+from ..gridsearch import GridSearchResult, grid_search
 from ..paths import RunPaths
 from ..runner import StageContext
 
@@ -35,9 +41,47 @@ def reference_atom_energy(cfg: Config) -> float:
     return isolated_atom_energy(cfg.reference.calculator, cfg.reference.dft)
 
 
-def executor_for(ctx: StageContext):
-    """The configured executor; a relative Parsl run_dir goes inside the run folder."""
-    settings = ctx.cfg.executor
-    if not Path(settings.run_dir).is_absolute():
-        settings = dataclasses.replace(settings, run_dir=str(ctx.paths.root / settings.run_dir))
-    return open_executor(settings)
+def fit_settings(cfg: Config, e_atom_ev: float) -> GapFitSettings:
+    """The config's gap_fit settings with e0 = reference E(Mg1) and the seed from the config."""
+    return dataclasses.replace(
+        cfg.fit.settings, e0=e_atom_ev, rnd_seed=stage_seed(cfg, "fit") % 2**31
+    )
+
+
+def grid_search_for(
+    ctx: StageContext, train: list[Atoms], test: list[Atoms], workdir: Path, e_atom_ev: float
+) -> GridSearchResult:
+    """The profile's two-stage grid search through the stage's executor, with progress lines."""
+
+    def report(row: dict) -> None:
+        ctx.log(
+            f"grid stage {row['stage']} point {row['grid_index']}: {row['status']}, "
+            f"RMSE(Mg{ctx.cfg.data.selection_size}) = {row['selection_rmse']:.4f} "
+            f"kcal/mol/atom"
+        )
+
+    return grid_search(
+        train,
+        test,
+        ctx.cfg.fit.grid,
+        fit_settings(ctx.cfg, e_atom_ev),
+        ctx.cfg.data.selection_size,
+        workdir,
+        map_fn=ctx.map,
+        progress=report,
+    )
+
+
+def external_test(ctx: StageContext) -> list[Atoms]:
+    path = ctx.paths.stage("data") / paths.DATA_EXTERNAL_TEST
+    return read(path, ":") if path.exists() else []
+
+
+def write_evaluation(
+    ctx: StageContext, model_xml: Path, train: list[Atoms], test: list[Atoms], e_atom_ev: float
+):
+    """Per-size metrics and per-structure E_bond pairs of a model, into the stage's outputs."""
+    metrics, structures = evaluate_model(model_xml, train, test, e_atom_ev, external_test(ctx))
+    metrics.to_csv(ctx.out / paths.FIT_METRICS, index=False)
+    structures.to_csv(ctx.out / paths.FIT_PREDICTIONS, index=False)
+    return metrics

@@ -10,9 +10,9 @@ from ..data.filters import apply_paper_filters
 from ..data.generate import generate_candidates
 from ..data.ingest import read_many
 from ..data.label import label_structures
-from ..data.split import split_by_size, write_counts_figure, write_extxyz_atomically
+from ..data.split import split_by_size, write_counts_figure, write_labelled_extxyz
 from ..runner import StageContext
-from .common import executor_for, reference_atom_energy, reference_factory, stage_seed
+from .common import reference_atom_energy, reference_factory, stage_seed
 
 
 def run(ctx: StageContext) -> None:
@@ -35,13 +35,9 @@ def run(ctx: StageContext) -> None:
             f"generated {len(candidates)} candidates for sizes {list(cfg.generate_sizes)}; "
             f"labelling with '{ctx.cfg.reference.calculator}'"
         )
-        with executor_for(ctx) as executor:
-            labelled = label_structures(
-                candidates,
-                reference_factory(ctx.cfg, ctx.paths),
-                map_fn=executor.map,
-                progress=ctx.log,
-            )
+        labelled = label_structures(
+            candidates, reference_factory(ctx.cfg, ctx.paths), map_fn=ctx.map, progress=ctx.log
+        )
         structures += labelled.labelled
         failures = labelled.failures
         ctx.log(f"labelled {len(labelled.labelled)}, failed {len(failures)}")
@@ -54,11 +50,11 @@ def run(ctx: StageContext) -> None:
             f"data stage produced an empty split (train {len(train)}, test "
             f"{len(test)}); check data.train_sizes/test_sizes against the data"
         )
-    write_extxyz_atomically(train, ctx.out / paths.DATA_TRAIN)
-    write_extxyz_atomically(test, ctx.out / paths.DATA_TEST)
+    write_labelled_extxyz(train, ctx.out / paths.DATA_TRAIN)
+    write_labelled_extxyz(test, ctx.out / paths.DATA_TEST)
     if cfg.external_test:
         external = read_many([p.resolve() for p in cfg.external_test], strict=cfg.strict)
-        write_extxyz_atomically(external.atoms, ctx.out / paths.DATA_EXTERNAL_TEST)
+        write_labelled_extxyz(external.atoms, ctx.out / paths.DATA_EXTERNAL_TEST)
     drops = pd.concat(
         [ingested.drops.assign(stage="ingest"), filtered.drops.assign(stage="filter")],
         ignore_index=True,

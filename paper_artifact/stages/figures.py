@@ -74,9 +74,9 @@ def run(ctx: StageContext) -> None:
     metrics = pd.read_csv(ctx.input("active_learning", paths.FIT_METRICS))
     predictions = pd.read_csv(ctx.input("active_learning", paths.FIT_PREDICTIONS))
     df = fig3_accuracy.compute(
-        metrics, predictions, fig3_accuracy.Fig3Params(cfg.fit.regression_sizes)
+        metrics, predictions, fig3_accuracy.Fig3Params(cfg.analysis.regression_sizes)
     )
-    common.write(df, titled(fig3_accuracy.plot(df), cfg), ctx.out, "fig3_accuracy")
+    common.write(df, titled(fig3_accuracy.plot(df), cfg), ctx.out, paths.FIG3)
 
     refined = pd.read_csv(ctx.input("refine", paths.REFINE_TABLE))
     runs = pd.read_csv(ctx.input("go", paths.GO_SUMMARY))
@@ -98,18 +98,18 @@ def run(ctx: StageContext) -> None:
     df = fig4_refinement.compute(
         refined, runs, known_fig, fig4_refinement.Fig4Params(cfg.analysis.refinement_plot_sizes)
     )
-    common.write(df, titled(fig4_refinement.plot(df), cfg), ctx.out, "fig4_refinement")
+    common.write(df, titled(fig4_refinement.plot(df), cfg), ctx.out, paths.FIG4)
 
     refined_gms = by_size(read(ctx.input("refine", paths.REFINE_GM), ":"))
     gap_gms = by_size(read(ctx.input("go", paths.GO_GM), ":"))
     df = fig5_com_profiles.compute(refined_gms, cfg.analysis.core)
-    common.write(df, titled(fig5_com_profiles.plot(df), cfg), ctx.out, "fig5_com_profiles")
+    common.write(df, titled(fig5_com_profiles.plot(df), cfg), ctx.out, paths.FIG5)
 
     df = fig6_binding_energy.compute(binding_energies(refined, gap_gms, e_atom))
-    common.write(df, titled(fig6_binding_energy.plot(df), cfg), ctx.out, "fig6_binding_energy")
+    common.write(df, titled(fig6_binding_energy.plot(df), cfg), ctx.out, paths.FIG6)
 
     df = fig7_lattice_motifs.compute(refined_gms, cfg.analysis.motifs)
-    common.write(df, titled(fig7_lattice_motifs.plot(df), cfg), ctx.out, "fig7_lattice_motifs")
+    common.write(df, titled(fig7_lattice_motifs.plot(df), cfg), ctx.out, paths.FIG7)
     ctx.log(f"lattice separation threshold (paper: 0.01): {df['separation_threshold'].iloc[0]:.4f}")
 
     table_params = table1_refined_gm.TableParams(e_atom_ev=e_atom)
@@ -126,7 +126,7 @@ def run(ctx: StageContext) -> None:
     table = table1_refined_gm.compute(
         refined_gms, known_table, table_params, cfg.analysis.core, symmetry
     )
-    common.write_table(table, ctx.out, "table1_refined_gm")
+    common.write_table(table, ctx.out, paths.TABLE1)
     table = table2_go_gm.compute(gap_gms, table_params, cfg.analysis.core, symmetry)
-    common.write_table(table, ctx.out, "table2_gap_gm")
+    common.write_table(table, ctx.out, paths.TABLE2)
     structure_pictures.render_all(refined_gms, ctx.out / "structures", core=cfg.analysis.core)

@@ -7,19 +7,14 @@ import pandas as pd
 from ase.io import write
 
 from .. import paths
+from ..mh.tasks import CertifyTask, make_tasks, merge_by_size, run_certify_task, run_tasks
 from ..runner import StageContext
-from .common import executor_for, stage_seed
-from .hopping import CertifyTask, make_tasks, merge_by_size, run_certify_task, run_tasks
-
-
-def final_model(ctx: StageContext) -> str:
-    """The GAP after active learning (the grid-search GAP when AL is off in the profile)."""
-    return str(ctx.input("active_learning", f"{paths.MODEL_DIR}/{paths.MODEL_XML}"))
+from .common import stage_seed
 
 
 def run(ctx: StageContext) -> None:
     go = ctx.cfg.go
-    model = final_model(ctx)
+    model = ctx.input("active_learning", f"{paths.MODEL_DIR}/{paths.MODEL_XML}")
     tasks = make_tasks(
         go.sizes,
         go.n_starts,
@@ -30,17 +25,15 @@ def run(ctx: StageContext) -> None:
         go.max_steps,
         go.max_wall_seconds,
     )
-    with executor_for(ctx) as executor:
-        results = run_tasks(tasks, executor.map, ctx.log)
-        isomers = merge_by_size(tasks, results, go.mh)
-        checks = [
-            CertifyTask(n, unique, f"gap:{model}", go.mh, go.n_lowest)
-            for n, unique in isomers.items()
-        ]
-        ctx.log(f"Hessian check of the {go.n_lowest} lowest isomers of each size")
-        certified = executor.map(
-            run_certify_task, checks, labels=[f"Mg{c.n_atoms} Hessian check" for c in checks]
-        )
+    results = run_tasks(tasks, ctx.map, ctx.log)
+    isomers = merge_by_size(tasks, results, go.mh)
+    checks = [
+        CertifyTask(n, unique, f"gap:{model}", go.mh, go.n_lowest) for n, unique in isomers.items()
+    ]
+    ctx.log(f"Hessian check of the {go.n_lowest} lowest isomers of each size")
+    certified = ctx.map(
+        run_certify_task, checks, labels=[f"Mg{c.n_atoms} Hessian check" for c in checks]
+    )
     runs = pd.DataFrame(
         [
             {

@@ -16,34 +16,22 @@ from ..calculators.relax import relax_many
 from ..executor import TaskError
 from ..mh.fingerprint import fingerprint, fingerprint_distance
 from ..runner import StageContext
-from ..units import EV_TO_KCAL_MOL
-from .common import executor_for, reference_atom_energy, reference_factory
-from .go import final_model
+from ..units import binding_energy_per_atom_kcal
+from .common import reference_atom_energy, reference_factory
 
 
 def relax_all(
-    ctx: StageContext,
-    structures: list[Atoms],
-    labels: list[str],
-    calc_factory,
-    fmax: float,
-    steps: int,
+    ctx: StageContext, structures: list[Atoms], labels: list[str], calc_factory
 ) -> list:
     ctx.log(f"relaxing {len(structures)} structures with the reference calculator")
-    with executor_for(ctx) as executor:
-        return relax_many(structures, labels, calc_factory, fmax, steps, executor.map)
-
-
-def e_bond_kcal(energy_ev: float, n: int, e_atom: float) -> float:
-    return (energy_ev - n * e_atom) / n * EV_TO_KCAL_MOL
+    refine = ctx.cfg.refine
+    return relax_many(structures, labels, calc_factory, refine.fmax, refine.max_steps, ctx.map)
 
 
 def refine_isomers(
     ctx: StageContext,
     lowest: dict[int, list[Atoms]],
     calc_factory,
-    fmax: float,
-    steps: int,
     e_atom: float,
     gap_spec: str | None,
 ) -> tuple[pd.DataFrame, list[Atoms], pd.DataFrame]:
@@ -54,7 +42,7 @@ def refine_isomers(
         for rank, atoms in enumerate(isomers)
     ]
     labels = [f"Mg{n} GAP isomer {rank}" for n, rank, _ in flat]
-    results = relax_all(ctx, [a for _, _, a in flat], labels, calc_factory, fmax, steps)
+    results = relax_all(ctx, [a for _, _, a in flat], labels, calc_factory)
     gap = make_calculator(gap_spec) if gap_spec else None
     rows, refined, failures = [], [], []
     for (n, rank, atoms), label, result in zip(flat, labels, results, strict=True):
@@ -82,8 +70,8 @@ def refine_isomers(
             "e_ref_ev": result["energy_ev"],
             "converged": result["converged"],
             "relax_steps": result["n_steps"],
-            "e_bond_gap_kcal": e_bond_kcal(e_gap, n, e_atom),
-            "e_bond_ref_kcal": e_bond_kcal(result["energy_ev"], n, e_atom),
+            "e_bond_gap_kcal": binding_energy_per_atom_kcal(e_gap, n, e_atom),
+            "e_bond_ref_kcal": binding_energy_per_atom_kcal(result["energy_ev"], n, e_atom),
         }
         row["e_bond_ref_total_kcal"] = row["e_bond_ref_kcal"] * n
         if gap is not None:
@@ -124,12 +112,7 @@ def compare_with_known(
         return pd.DataFrame(), {}
     sizes = sorted(known)
     results = relax_all(
-        ctx,
-        [known[n] for n in sizes],
-        [f"known GM Mg{n}" for n in sizes],
-        calc_factory,
-        ctx.cfg.refine.fmax,
-        ctx.cfg.refine.max_steps,
+        ctx, [known[n] for n in sizes], [f"known GM Mg{n}" for n in sizes], calc_factory
     )
     rows, relaxed = [], {}
     for n, result in zip(sizes, results, strict=True):
@@ -139,8 +122,8 @@ def compare_with_known(
         relaxed[n] = result["atoms"]
         relaxed[n].info["energy"] = result["energy_ev"]
         ours = refined_gm[n]
-        ours_e = e_bond_kcal(ours.info["energy"], n, e_atom)
-        known_e = e_bond_kcal(result["energy_ev"], n, e_atom)
+        ours_e = binding_energy_per_atom_kcal(ours.info["energy"], n, e_atom)
+        known_e = binding_energy_per_atom_kcal(result["energy_ev"], n, e_atom)
         rows.append(
             {
                 "n_atoms": n,
@@ -165,13 +148,7 @@ def run(ctx: StageContext) -> None:
     }
     factory = reference_factory(cfg, ctx.paths)
     table, refined, failures = refine_isomers(
-        ctx,
-        lowest,
-        factory,
-        cfg.refine.fmax,
-        cfg.refine.max_steps,
-        e_atom,
-        f"gap:{final_model(ctx)}",
+        ctx, lowest, factory, e_atom, f"gap:{ctx.paths.final_model}"
     )
     if table.empty:
         raise RuntimeError("refine: every isomer failed; see the log for the reasons")

@@ -2,20 +2,19 @@
 
 Two runs with the same profile and seed on one machine must give the same digest: the tool that
 shows a refactoring changed no result. Hashed: every stage output except logs, PDFs, GAP XML
-files (gap_fit writes a time stamp into them) and the manifest; CSV columns and JSON keys that
-hold timings, memory, model hashes or paths are dropped first.
+files (gap_fit writes a time stamp into them and into the sparseX file names, which are
+numbered instead) and the manifest; CSV columns and JSON keys that hold timings, memory, model
+hashes or paths are dropped first.
 
-    python scripts/run_digest.py RUN_DIR > digest.json
-    python scripts/run_digest.py RUN_DIR --compare digest.json      # exit 1 and list differences
+    python -m paper_artifact digest RUN_DIR > digest.json
+    python -m paper_artifact digest RUN_DIR --compare digest.json   # exit 1 and list differences
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +36,7 @@ def _drop(value):
 
 
 def file_digest(path: Path) -> str:
-    if path.suffix == ".csv":
+    if path.suffix == ".csv" and path.stat().st_size > 1:
         frame = pd.read_csv(path)
         frame = frame.drop(columns=[c for c in frame.columns if c in VOLATILE])
         buffer = io.StringIO()
@@ -52,28 +51,27 @@ def file_digest(path: Path) -> str:
 
 def run_digest(run_dir: Path) -> dict[str, str]:
     digest = {}
+    sparse_index: dict[Path, int] = {}
     for path in sorted(run_dir.rglob("*")):
         relative = path.relative_to(run_dir)
         if not path.is_file() or relative.parts[0].startswith("."):
             continue
         if path.suffix in SKIPPED_SUFFIXES or path.name in SKIPPED_NAMES:
             continue
-        digest[str(relative)] = file_digest(path)
+        name = str(relative)
+        if ".sparseX." in path.name:  # gap_fit puts a time stamp into these names
+            index = sparse_index[relative.parent] = sparse_index.get(relative.parent, -1) + 1
+            name = str(relative.parent / f"{path.name.split('.sparseX.')[0]}.sparseX.{index}")
+        digest[name] = file_digest(path)
     return digest
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--compare", type=Path, help="a digest to compare with")
-    args = parser.parse_args()
-    digest = run_digest(args.run_dir)
-    if args.compare is None:
+def digest_command(run_dir: Path, compare: Path | None) -> int:
+    digest = run_digest(run_dir)
+    if compare is None:
         print(json.dumps(digest, indent=1))
         return 0
-    other = json.loads(args.compare.read_text())
+    other = json.loads(compare.read_text())
     differing = sorted(
         name for name in set(digest) | set(other) if digest.get(name) != other.get(name)
     )
@@ -81,7 +79,3 @@ def main() -> int:
         print(f"differs: {name}")
     print(f"{len(digest)} files, {len(differing)} differ")
     return 1 if differing else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
-"""Minima-hopping tasks shared by the active-learning and global-optimisation stages.
+"""Minima-hopping runs and Hessian checks as picklable tasks for an executor's map.
 
-One task = one MH run from one start; tasks are picklable and independent, so they go through
-the executor, and each checkpoints into its own work folder (an interrupted stage resumes).
+One task = one MH run from one start; tasks are independent, so any map (serial, local workers,
+Slurm) runs them, and each checkpoints into its own work folder (an interrupted run resumes).
 """
 
 from __future__ import annotations
