@@ -31,9 +31,10 @@ import yaml
 from ase.build.rotate import rotation_matrix_from_points
 
 from .config import Config
-from .paths import expected_dir
+from .paths import RunPaths, expected_dir
 
 TOLERANCES_FILE = "tolerances.yaml"
+NUMERICS_FILE = "numerics.json"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class CheckReport:
     run_dir: Path
     findings: list[Finding]
     files_checked: int
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[Finding]:
@@ -98,6 +100,7 @@ class CheckReport:
             lines.append(
                 "  no expected results recorded for this profile: nothing was checked (FAIL)"
             )
+        lines.extend(f"  NOTE {note}" for note in self.notes)
         for f in self.failures:
             lines.append(
                 f"  REGRESSION {f.file} [{f.item}]: expected {f.expected}, got {f.got} "
@@ -139,7 +142,49 @@ def check_run(cfg: Config, run_dir: Path, expected: Path | None = None) -> Check
             findings.append(Finding(spec.file, "file", "present", "missing", "-", False))
             continue
         findings.extend(COMPARERS[spec.kind](spec, exp_path, got_path))
-    return CheckReport(cfg.profile, run_dir, findings, len(specs))
+    notes = numerics_notes(_read_json(expected / NUMERICS_FILE), _run_numerics(run_dir))
+    return CheckReport(cfg.profile, run_dir, findings, len(specs), notes)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _run_numerics(run_dir: Path) -> dict | None:
+    manifest = _read_json(RunPaths(run_dir).manifest) or {}
+    if "numerics" not in manifest:
+        return None
+    return {"numerics": manifest["numerics"], "packages": manifest.get("packages", {})}
+
+
+def numerics_notes(expected: dict | None, got: dict | None) -> list[str]:
+    """Why a run's numbers may differ beyond round-off from the stored ones: other BLAS kernels,
+    numpy code paths or package versions than those the expected results were made with."""
+    if expected is None or got is None:
+        return []
+    moved = []
+    for name, value in expected["numerics"]["variables"].items():
+        if got["numerics"]["variables"].get(name) != value:
+            moved.append(f"{name} {value} -> {got['numerics']['variables'].get(name)}")
+    if expected["numerics"]["openblas_kernels"] != got["numerics"]["openblas_kernels"]:
+        moved.append(
+            f"OpenBLAS kernels {expected['numerics']['openblas_kernels']} -> "
+            f"{got['numerics']['openblas_kernels']}"
+        )
+    for name, version in expected["packages"].items():
+        if got["packages"].get(name) != version:
+            moved.append(f"{name} {version} -> {got['packages'].get(name)}")
+    if not moved:
+        return []
+    return [
+        "this run's numerics differ from those of the expected results ("
+        + "; ".join(moved)
+        + "): gap_fit may pick other sparse points, so GAP-derived numbers can move beyond "
+        "round-off (README, 'Reproducibility')"
+    ]
 
 
 def _fmt(value) -> str:
@@ -394,6 +439,9 @@ def update_expected(
         shutil.copy2(run_dir / spec.file, dest)
     entries = [_spec_to_yaml(s) for s in specs]
     (staging / TOLERANCES_FILE).write_text(yaml.safe_dump({"files": entries}, sort_keys=False))
+    numerics = _run_numerics(run_dir)
+    if numerics is not None:
+        (staging / NUMERICS_FILE).write_text(json.dumps(numerics, indent=1, sort_keys=True) + "\n")
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)

@@ -30,6 +30,7 @@ from .config import Config
 from .configtree import PROJECT_ROOT, InputPath, to_plain, without_resources
 from .executor import Executor, open_executor
 from .fileio import atomic_write_text
+from .numerics import effective_numerics
 from .paths import RunPaths
 
 TRACKED_PACKAGES = (
@@ -289,6 +290,7 @@ class Runner:
                 "seed": self.cfg.seed,
                 "git_commit": git_commit(),
                 "packages": package_versions(),
+                "numerics": effective_numerics(),
                 "host": {
                     "hostname": socket.gethostname(),
                     "platform": platform.platform(),

@@ -65,3 +65,24 @@ def test_largest_step_outside_window_is_empty():
 def test_invalid_parameters_raise():
     with pytest.raises(ValueError, match="CoreParams"):
         surface_mask(mackay(2), CoreParams(atom_radius=0.0))
+
+
+def test_core_does_not_depend_on_the_orientation():
+    # Mg12 = Mg13 icosahedron without one vertex: the centre atom is seen through the vacancy
+    # only over a sliver of its sphere; with a fixed set of test points a bare "any point" rule
+    # made it core in one orientation and surface in another.
+    atoms = mackay(2)
+    centre = int(np.argmin(com_distances(atoms)))
+    del atoms[(centre + 1) % len(atoms)]
+    rng = np.random.default_rng(0)
+    cores = set()
+    for _ in range(6):
+        rotated = atoms.copy()
+        rotated.rotate(rng.uniform(0, 360), rng.normal(size=3), center="COM")
+        cores.add(tuple(core_indices(rotated)))
+    assert len(cores) == 1
+
+
+def test_exposed_fraction_must_be_a_fraction():
+    with pytest.raises(ValueError, match="min_exposed_fraction"):
+        surface_mask(mackay(2), CoreParams(min_exposed_fraction=1.5))

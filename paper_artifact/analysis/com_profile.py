@@ -4,9 +4,14 @@ Core rule. The paper calls the core "the inner set of atoms hidden under a shell
 atoms" and says small clusters have none because every atom is "accessible from the surface".
 We make that literal with a Shrake-Rupley solvent-accessibility test: every atom is a sphere of
 radius `atom_radius`; a probe sphere of radius `probe_radius` (another Mg atom by default) rolls
-over the cluster; an atom is a surface atom when at least one of `n_sphere_points` test points on
-its sphere of radius atom_radius + probe_radius lies outside the expanded spheres of all other
-atoms, i.e. a probe can touch it. The core is the set of atoms no probe can touch.
+over the cluster; an atom is a surface atom when a probe can touch it, i.e. when at least the
+fraction `min_exposed_fraction` of the `n_sphere_points` test points on its sphere of radius
+atom_radius + probe_radius lies outside the expanded spheres of all other atoms. The core is the
+set of atoms no probe can touch. The fraction makes the rule independent of the cluster's
+orientation: a touch through a narrow gap hits none or a few test points depending on how the
+fixed points fall (Mg12's centre atom, seen through the vacancy of its icosahedron: 0 or 1 of 400
+points for two equal minima in two orientations). Measured on the smoke/default GMs with 2000
+points, surface atoms expose >= 0.098 of their sphere, partly hidden atoms 0.008-0.042, core 0.
 
 Why not the largest step of the sorted COM profile: the paper reports that the step is weak for
 Mg98-Mg100 and that for n > 51 steps appear inside the core too, so a step rule is ambiguous
@@ -28,7 +33,8 @@ from scipy.spatial import cKDTree
 class CoreParams:
     atom_radius: float = 1.6  # Angstrom, half the Mg-Mg nearest-neighbour distance (3.2 A)
     probe_radius: float = 1.6  # Angstrom, a probe the size of one Mg atom
-    n_sphere_points: int = 400  # test points per atom (Fibonacci sphere)
+    n_sphere_points: int = 2000  # test points per atom (Fibonacci sphere)
+    min_exposed_fraction: float = 0.02  # of the test points, for a surface atom
     step_window: tuple[float, float] = (3.0, 5.0)  # Angstrom, where to look for the profile step
 
 
@@ -52,8 +58,16 @@ def fibonacci_sphere(n_points: int) -> np.ndarray:
 
 def surface_mask(atoms: Atoms, params: CoreParams = CoreParams()) -> np.ndarray:
     """Boolean mask, True for atoms a probe sphere can touch (Shrake-Rupley test)."""
-    if params.atom_radius <= 0 or params.probe_radius < 0 or params.n_sphere_points < 12:
-        raise ValueError(f"CoreParams need positive radii and >= 12 sphere points, got {params}")
+    if (
+        params.atom_radius <= 0
+        or params.probe_radius < 0
+        or params.n_sphere_points < 12
+        or not 0 < params.min_exposed_fraction < 1
+    ):
+        raise ValueError(
+            f"CoreParams need positive radii, >= 12 sphere points and 0 < min_exposed_fraction"
+            f" < 1, got {params}"
+        )
     positions = atoms.positions
     reach = params.atom_radius + params.probe_radius
     directions = fibonacci_sphere(params.n_sphere_points)
@@ -67,7 +81,7 @@ def surface_mask(atoms: Atoms, params: CoreParams = CoreParams()) -> np.ndarray:
             continue
         gaps = np.linalg.norm(points[:, None, :] - positions[neighbours][None, :, :], axis=2)
         # A test point is buried when it lies inside another atom's expanded sphere.
-        exposed[i] = bool(np.any(gaps.min(axis=1) >= reach))
+        exposed[i] = bool(np.mean(gaps.min(axis=1) >= reach) >= params.min_exposed_fraction)
     return exposed
 
 
