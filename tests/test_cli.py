@@ -88,7 +88,10 @@ def test_energy_command_relax_and_failure(tmp_path):
     relaxed = read(tmp_path / "e.relaxed.extxyz", ":")
     assert len(relaxed) == 1
     assert np.abs(relaxed[0].get_forces()).max() < 0.0232
-    assert main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gap:nowhere.xml"]) == 1
+    with pytest.raises(SystemExit) as exit_info:  # argparse: the model file does not exist
+        main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gap:nowhere.xml"])
+    assert exit_info.value.code == 2
+
 
 
 def test_hop_lj13_reaches_cambridge_gm(tmp_path):

@@ -74,6 +74,11 @@ SADDLE_CURVATURE_TOL = 1e-4  # eV/A^2; below minus this the point may be a saddl
 SADDLE_PUSH = 0.1  # x median NN distance: the largest atomic move off a saddle
 
 
+class CheckpointMismatchError(ValueError):
+    """A workdir's checkpoint was written for another run (atoms, start, calculator, params or
+    seed); the message names every difference."""
+
+
 @dataclass(frozen=True)
 class MHParams:
     """Minima-hopping parameters (energies eV, lengths A, temperatures K, times fs).
@@ -481,13 +486,33 @@ def _load_checkpoint(workdir: Path, key: dict) -> _State | None:
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    for name, value in key.items():
-        if payload.get(name) != value:
-            raise ValueError(
-                f"{path}: the checkpoint was written with another {name} "
-                f"({payload.get(name)!r}, now {value!r}); use a new workdir"
-            )
+    differences = _key_differences(payload, key)
+    if differences:
+        raise CheckpointMismatchError(
+            f"{path}: the checkpoint belongs to another run ({'; '.join(differences)}); "
+            "use a new workdir or delete this one"
+        )
     return _State(**payload["state"])
+
+
+def _key_differences(saved: dict, key: dict) -> list[str]:
+    """'another NAME (SAVED there, NEW now)' for every key entry that differs."""
+    found = []
+    for name, value in key.items():
+        old = saved.get(name)
+        if old == value:
+            continue
+        if name == "start":
+            found.append("another start (other positions)")
+        elif name == "params" and isinstance(old, dict):
+            found += [
+                f"another params.{field} ({old.get(field)!r} there, {new!r} now)"
+                for field, new in value.items()
+                if old.get(field) != new
+            ]
+        else:
+            found.append(f"another {name} ({old!r} there, {value!r} now)")
+    return found
 
 
 def run_minima_hopping(
