@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.data import chemical_symbols
+from ase.data import atomic_numbers, chemical_symbols
 from ase.io import iread
 from scipy.spatial import cKDTree
 
@@ -134,15 +134,15 @@ def validate_structure(atoms: Atoms, rules: StructureRules, file=None, frame=Non
     coordinates, minimum distance); return None for a structure the calculator can take."""
     check_size(len(atoms), rules, file, frame)
     symbols = sorted(set(atoms.get_chemical_symbols()))
-    if rules.species is None and len(symbols) > 1:
-        raise StructureError(
-            "mixed_elements",
-            f"contains {', '.join(symbols)}; {rules.name} treats every atom alike",
-            file,
-            frame,
-        )
-    foreign = [s for s in symbols if rules.species is not None and s not in rules.species]
-    if foreign:
+    if rules.species is None:
+        if len(symbols) > 1:
+            raise StructureError(
+                "mixed_elements",
+                f"contains {', '.join(symbols)}; {rules.name} treats every atom alike",
+                file,
+                frame,
+            )
+    elif foreign := [symbol for symbol in symbols if symbol not in rules.species]:
         raise StructureError(
             "unsupported_element",
             f"contains {', '.join(foreign)}; {rules.name} takes only "
@@ -184,8 +184,9 @@ def _read_failure(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
         byte = error.object[error.start]
         return f"binary data, not a structure file (byte {byte:#04x} at offset {error.start})"
-    if isinstance(error, KeyError) and error.args and isinstance(error.args[0], str):
-        return f"unknown element symbol {error.args[0]!r}"
+    key = error.args[0] if isinstance(error, KeyError) and error.args else None
+    if isinstance(key, str) and re.fullmatch(r"[A-Z][a-z]{0,2}", key) and key not in atomic_numbers:
+        return f"unknown element symbol {key!r}"
     if isinstance(error, UnknownFileTypeError):
         return "ASE cannot tell the format (use an extension such as .extxyz)"
     return re.sub(r"^ase\.io\.\w+: ", "", str(error)) or type(error).__name__
@@ -198,15 +199,13 @@ def read_frames(path: str | Path, format: str | None = None) -> Iterator[Atoms]:
     read (frame None), 'unreadable_frame' with the frame's index otherwise (the frames before it
     were yielded), 'empty_file' when the file holds no structure.
     """
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise StructureFileError("empty_file", "the file is empty", path)
     count = 0
     try:
-        if Path(path).is_file() and Path(path).stat().st_size == 0:
-            raise StructureFileError("empty_file", "the file is empty", path)
         for atoms in iread(str(path), index=":", format=format):
             yield atoms
             count += 1
-    except StructureFileError:
-        raise
     except Exception as error:  # noqa: BLE001 - every reader failure becomes one line
         detail = _read_failure(error)
         if count == 0:
