@@ -63,7 +63,9 @@ def _positive(text: str) -> float:
 
 def _add_run_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--profile", default="default", help="profile name in configs/ (default: default)"
+        "--profile",
+        default="default",
+        help="profile name in configs/, or the path of your own profile YAML (default: default)",
     )
     parser.add_argument("--config", type=Path, help="a config YAML file instead of a profile name")
     parser.add_argument("--out", type=Path, help="run folder (default: results/<profile>/)")
@@ -206,13 +208,21 @@ def _load(args: argparse.Namespace):
         from .executor import load_cluster_config
 
         overrides = deep_merge(overrides, {"executor": to_plain(load_cluster_config(args.cluster))})
+    profile_file = args.config or _profile_path(args.profile)
     cfg = (
-        load_config(args.config, overrides)
-        if args.config
+        load_config(profile_file, overrides)
+        if profile_file
         else load_profile(args.profile, overrides)
     )
     run_dir = args.out or paths.default_run_dir(cfg.profile)
     return cfg, Path(run_dir).resolve()
+
+
+def _profile_path(profile: str) -> Path | None:
+    """`--profile` as a file: a value with a YAML suffix or a path separator."""
+    if profile.endswith((".yaml", ".yml")) or "/" in profile:
+        return Path(profile)
+    return None
 
 
 def _interrupt(signum, frame):
@@ -261,6 +271,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .runner import Runner
 
     cfg, run_dir = _load(args)
+    if args.command in ("run", "plan"):
+        from .config import check_runnable
+
+        check_runnable(cfg)
     runner = Runner(cfg, STAGES, run_dir)
     if args.command == "run":
         record = runner.run(only=args.stage, start=args.start, force=args.force)

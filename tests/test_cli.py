@@ -93,7 +93,6 @@ def test_energy_command_relax_and_failure(tmp_path):
     assert exit_info.value.code == 2
 
 
-
 def test_hop_lj13_reaches_cambridge_gm(tmp_path):
     out = tmp_path / "hop"
     code = main(
@@ -124,3 +123,33 @@ def test_module_entry_point():
         [sys.executable, "-m", "paper_artifact", "stages"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "figures" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("go.n_starts=-2", "'n_starts' must be > 0, got -2"),
+        ("go.n_lowest=-5", "'n_lowest' must be > 0, got -5"),
+        ("go.max_wall_seconds=0", "'max_wall_seconds' must be > 0"),
+        ("active_learning.max_rounds=0", "'max_rounds' must be > 0"),
+        ("refine.fmax=0", "'fmax' must be > 0"),
+        ("data.train_sizes=[1, 8]", "'train_sizes' has cluster sizes below 2: [1]"),
+        ("go.sizes=[]", "'go.sizes' is empty"),
+        ("data.train_sizes=[]", "'data.train_sizes' is empty"),
+    ],
+)
+def test_plan_and_run_reject_impossible_values(override, message, tmp_path, capsys):
+    for command in ("plan", "run"):
+        out = tmp_path / command
+        assert main([command, "--profile", "smoke", "--set", override, "--out", str(out)]) == 1
+        assert message in capsys.readouterr().err
+        assert not out.exists()  # rejected before anything is written
+
+
+def test_profile_may_be_a_file_outside_configs(tmp_path, capsys):
+    own = tmp_path / "mine.yaml"
+    own.write_text("extends: smoke\nseed: 3\n")
+    assert main(["plan", "--profile", str(own), "--out", str(tmp_path / "run")]) == 0
+    assert f"profile mine ({own})" in capsys.readouterr().out
+    assert main(["plan", "--profile", str(tmp_path / "none.yaml")]) == 1
+    assert "none.yaml: config file not found" in capsys.readouterr().err

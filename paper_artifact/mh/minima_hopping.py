@@ -46,7 +46,7 @@ from ase.calculators.calculator import Calculator
 from ase.io import write
 
 from paper_artifact.calculators.lbfgs import LBFGSCore
-from paper_artifact.fileio import atomic_path, atomic_write_text
+from paper_artifact.fileio import atomic_path, atomic_write_text, read_state_json
 from paper_artifact.mh.escape import (
     CountedPotential,
     escape_md,
@@ -483,9 +483,9 @@ def _checkpoint(workdir: Path, key: dict, state: _State, numbers) -> None:
 
 def _load_checkpoint(workdir: Path, key: dict) -> _State | None:
     path = workdir / STATE_FILE
-    if not path.exists():
+    payload = read_state_json(path)
+    if payload is None:
         return None
-    payload = json.loads(path.read_text())
     differences = _key_differences(payload, key)
     if differences:
         raise CheckpointMismatchError(
