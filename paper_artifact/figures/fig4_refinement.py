@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from paper_artifact.figures.common import KCAL_PER_ATOM
+from paper_artifact.figures.common import KCAL_PER_ATOM, integer_ticks
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ def plot(df: pd.DataFrame) -> Figure:
             label=f"known GM: {source}",
         )
     ax.set_xlabel("cluster size n, atoms")
+    integer_ticks(ax.xaxis)
     ax.set_ylabel(f"reference $E_{{bond}}$, {KCAL_PER_ATOM}")
     ax.set_title("(a)")
     ax.legend(fontsize=8)
@@ -123,6 +124,7 @@ def plot(df: pd.DataFrame) -> Figure:
         label="min-max over starts",
     )
     ax.set_xlabel("cluster size n, atoms")
+    integer_ticks(ax.xaxis, ax.yaxis)
     ax.set_ylabel("metastable structures per run")
     ax.set_title("(c)")
     ax.legend(fontsize=8)
