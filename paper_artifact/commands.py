@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +33,17 @@ EXIT_BAD_INPUT = 2  # nothing computed, nothing written
 EXIT_BAD_FRAMES = 3  # some frames rejected or failed; the others computed and written
 
 
-def _atom_energy(spec: str, threads: int) -> float:
-    kind = spec.partition(":")[0]
+def _atom_energies(spec: str, threads: int) -> Callable[[Atoms], float]:
+    """Per structure, the mean isolated-atom energy for E_bond: a GAP's own e0 per element (what
+    its fit subtracted), else the calculator's isolated Mg atom."""
+    kind, _, model = spec.partition(":")
     if kind == "gap":
-        from .units import E_MG1_PAPER_EV
+        from .calculators.gap import model_e0
 
-        return E_MG1_PAPER_EV  # a GAP's e0 is the reference E(Mg1) (paper Eq. 2)
-    return isolated_atom_energy(spec, DFTSettings(threads=threads))
+        e0 = model_e0(model)
+        return lambda atoms: float(np.mean([e0[z] for z in atoms.numbers]))
+    e_atom = isolated_atom_energy(spec, DFTSettings(threads=threads))
+    return lambda atoms: e_atom
 
 
 def energy_command(args: argparse.Namespace) -> int:
@@ -111,7 +116,7 @@ def _compute(args: argparse.Namespace, valid: list[tuple[dict, Atoms]]) -> list[
     """Fill each row's energy (or its error) in place; returns the relaxed structures."""
     spec, source = args.calculator, args.structures
     calc = make_calculator(spec, DFTSettings(threads=args.threads))
-    e_atom = _atom_energy(spec, args.threads)
+    e_atom = _atom_energies(spec, args.threads)
     relaxed = []
     for row, atoms in tqdm(valid, desc=f"{spec} energies", file=sys.stderr):
         index = row["index"]
@@ -136,7 +141,9 @@ def _compute(args: argparse.Namespace, valid: list[tuple[dict, Atoms]]) -> list[
             print(f"{location(source, index)}: {row['error']}", file=sys.stderr)
         else:
             row["energy_ev"] = energy
-            row["e_bond_kcal_mol_atom"] = binding_energy_per_atom_kcal(energy, len(probe), e_atom)
+            row["e_bond_kcal_mol_atom"] = binding_energy_per_atom_kcal(
+                energy, len(probe), e_atom(probe)
+            )
     return relaxed
 
 

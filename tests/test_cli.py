@@ -153,3 +153,42 @@ def test_profile_may_be_a_file_outside_configs(tmp_path, capsys):
     assert f"profile mine ({own})" in capsys.readouterr().out
     assert main(["plan", "--profile", str(tmp_path / "none.yaml")]) == 1
     assert "none.yaml: config file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("e0", [0.0, -10.0])
+def test_energy_command_gap_binding_energy_uses_the_models_own_e0(tmp_path, e0):
+    """A GAP fitted to Gupta energies (atom energy 0, shifted by n * e0 here) prints its E_bond
+    against its own e0, not against the DFT E(Mg1) (which gave 125,538 kcal/mol/atom for Mg3)."""
+    from labelled import lj_clusters
+
+    from paper_artifact.calculators.gap import GapFitSettings, SoapParams, model_e0, run_gap_fit
+    from paper_artifact.calculators.gupta import Gupta
+    from paper_artifact.units import EV_TO_KCAL_MOL
+
+    train = lj_clusters(8, [3, 4, 5], 1, 41, calc=Gupta())
+    for atoms in train:
+        atoms.info["ref_energy"] += len(atoms) * e0
+    soap = SoapParams(cutoff=5.0, n_max=3, l_max=3, n_sparse=20, cutoff_transition_width=0.5)
+    settings = GapFitSettings(e0=e0, default_sigma_energy=0.001, default_sigma_force=0.01)
+    model = run_gap_fit(train, tmp_path / "gap", soap, None, settings).xml_path
+    assert model_e0(model)[12] == e0
+    write(tmp_path / "in.extxyz", train[0])
+    out = tmp_path / "e.csv"
+    assert (
+        main(
+            [
+                "energy",
+                str(tmp_path / "in.extxyz"),
+                "--calculator",
+                f"gap:{model}",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    row = pd.read_csv(out).iloc[0]
+    n = row.n_atoms
+    assert row.e_bond_kcal_mol_atom == pytest.approx((row.energy_ev - n * e0) / n * EV_TO_KCAL_MOL)
+    gupta = train[0].info["ref_energy"] - n * e0  # Gupta's own binding energy (atom energy 0)
+    assert row.e_bond_kcal_mol_atom == pytest.approx(gupta / n * EV_TO_KCAL_MOL, abs=1.0)

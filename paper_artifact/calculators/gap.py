@@ -344,6 +344,19 @@ class GapCalculator(ExactStateCalculator):
         self.results = {"energy": energy, "free_energy": energy, "forces": self._forces.T.copy()}
 
 
+def model_e0(xml_path: Path | str) -> dict[int, float]:
+    """Isolated-atom energy per element (eV) of a fitted GAP: gap_fit's e0, stored in the model
+    as <e0 Z=".." value=".."/> (the energy the fit subtracts per atom)."""
+    import xml.etree.ElementTree as ElementTree
+
+    energies = {}
+    for _, element in ElementTree.iterparse(xml_path):
+        if element.tag == "e0":
+            energies[int(element.get("Z"))] = float(element.get("value"))
+        element.clear()
+    return energies
+
+
 def load_gap(xml_path: Path | str) -> GapCalculator:
     """The fitted GAP as an ASE calculator named 'quippy-gap'."""
     return GapCalculator(xml_path)
