@@ -287,10 +287,10 @@ def _known(run: Run, sizes) -> pd.DataFrame:
         n for n in sizes if folder is None or not (folder.resolve() / f"Mg{n}.extxyz").exists()
     ]
     if no_file:
-        where = f"{folder}/" if folder else "<folder>/ given as refine.known_gm_dir, "
+        now = f"; this run's: {folder}" if folder else ""
         raise NeedsAuthorsData(
-            f"the literature GM (refs. 28, 29) of {span(no_file)} as {where}Mg<n>.extxyz, "
-            "in a run that refines these sizes"
+            f"the literature GM (refs. 28, 29) of {span(no_file)} as Mg<n>.extxyz in the folder "
+            f"refine.known_gm_dir{now}, in a BP86 run that refines these sizes"
         )
     table = run.csv("refine", paths.REFINE_KNOWN)
     ok = table[table.status == "ok"] if len(table) else pd.DataFrame({"n_atoms": []})
@@ -356,7 +356,7 @@ def _gm_minima(run: Run, source: str, sizes) -> Measured:
     energies = dict(zip(gms.n_atoms.astype(int), gms.e_bond_kcal, strict=True))
     needed = {m for n in sizes for m in (n - 1, n, n + 1)}
     configured = run.refine_sizes if source == "reference" else run.cfg.go.sizes
-    _require(set(energies), needed, f"{source} GMs", configured)
+    _require(set(energies), needed, f"{source.replace('gap', 'GAP')} GMs", configured)
     return Measured([n for n in local_minima(energies) if n in sizes])
 
 
