@@ -4,7 +4,8 @@
 and the tolerance, each with its reason. Kinds:
   csv      rows matched by key columns; numeric columns within abs + rel*|expected|; others
            exact. A column listed in `better` ("higher" or "lower") that moved beyond its
-           tolerance in that direction is an improvement, not a regression.
+           tolerance in that direction is an improvement, not a regression. `rows` (a pandas
+           query) restricts the comparison to the rows a converged run determines.
   extxyz   same number of frames; per frame same size, energy within `energy_ev`, and the aligned
            RMSD (Kabsch, same atom order) within `rmsd_angstrom`
   global_minima  one structure per cluster size, matched by size: energy within `energy_ev` and
@@ -53,6 +54,7 @@ class CheckSpec:
     rmsd_angstrom: float = 0.0
     rms: float = 0.0
     better: dict = field(default_factory=dict)  # csv column -> "higher" | "lower"
+    rows: str = ""  # csv: pandas query selecting the compared rows (empty: all)
 
     def tolerance_for(self, column: str) -> tuple[float, float]:
         spec = self.columns.get(column, {})
@@ -201,6 +203,8 @@ def _close(expected, got, abs_tol: float, rel_tol: float) -> bool:
 
 def compare_csv(spec: CheckSpec, exp_path: Path, got_path: Path) -> Iterator[Finding]:
     exp, got = pd.read_csv(exp_path), pd.read_csv(got_path)
+    if spec.rows:
+        exp, got = exp.query(spec.rows), got.query(spec.rows)
     missing = [c for c in exp.columns if c not in got.columns and c not in spec.ignore]
     for column in missing:
         yield Finding(spec.file, f"column {column}", "present", "missing", "-", False)
@@ -462,6 +466,7 @@ def _spec_to_yaml(spec: CheckSpec) -> dict:
         "rmsd_angstrom",
         "rms",
         "better",
+        "rows",
     )
     for name in names:
         value = getattr(spec, name)

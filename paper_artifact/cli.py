@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
@@ -27,9 +28,44 @@ Outputs go to results/<profile>/ (one folder per stage, manifest.json, check and
 """
 
 
+def _calculator_spec(text: str) -> str:
+    kind, _, model = text.partition(":")
+    if kind not in ("gupta", "lj", "dft", "gap") or bool(model) != (kind == "gap"):
+        raise argparse.ArgumentTypeError(f"unknown calculator '{text}' (use {SPEC_HELP})")
+    if kind == "gap" and not Path(model).is_file():
+        raise argparse.ArgumentTypeError(f"GAP model file '{model}' not found")
+    return text
+
+
+def _at_least(minimum: int):
+    def integer(text: str) -> int:
+        value = int(text)  # a ValueError becomes argparse's "invalid integer value"
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return integer
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0.0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def _add_run_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--profile", default="default", help="profile name in configs/ (default: default)"
+        "--profile",
+        default="default",
+        help="profile name in configs/, or the path of your own profile YAML (default: default)",
     )
     parser.add_argument("--config", type=Path, help="a config YAML file instead of a profile name")
     parser.add_argument("--out", type=Path, help="run folder (default: results/<profile>/)")
@@ -106,16 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
         "energy", help="energies (optionally relaxed) of every structure in a file"
     )
     energy.add_argument("structures", type=Path, help="any ASE-readable file (extxyz, db, log)")
-    energy.add_argument("--calculator", required=True, help=SPEC_HELP)
+    energy.add_argument("--calculator", required=True, type=_calculator_spec, help=SPEC_HELP)
     energy.add_argument("--relax", action="store_true", help="relax each structure first")
     energy.add_argument(
         "--fmax",
-        type=float,
+        type=_positive,
         default=GAUSSIAN_DEFAULT_FMAX,
         help="relaxation force threshold, eV/A (default: Gaussian's 0.00045 Ha/Bohr)",
     )
-    energy.add_argument("--steps", type=int, default=500, help="maximum relaxation steps")
-    energy.add_argument("--threads", type=int, default=1, help="OpenMP threads for DFT")
+    energy.add_argument("--steps", type=_at_least(1), default=500, help="maximum relaxation steps")
+    energy.add_argument("--threads", type=_at_least(1), default=1, help="OpenMP threads for DFT")
     energy.add_argument("--out", type=Path, help="CSV file (default: <structures>.energies.csv)")
 
     digest = sub.add_parser(
@@ -126,15 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--compare", type=Path, help="a digest file to compare with (exit 1)")
 
     hop = sub.add_parser("hop", help="one minima-hopping run; writes every minimum found")
-    hop.add_argument("--calculator", required=True, help=SPEC_HELP)
+    hop.add_argument("--calculator", required=True, type=_calculator_spec, help=SPEC_HELP)
     start = hop.add_mutually_exclusive_group(required=True)
-    start.add_argument("--atoms", type=int, metavar="N", help="start from a random N-atom cluster")
+    start.add_argument(
+        "--atoms",
+        type=_at_least(2),
+        metavar="N",
+        help="start from a random N-atom cluster (N >= 2)",
+    )
     start.add_argument("--start", type=Path, metavar="FILE", help="start from this structure")
-    hop.add_argument("--seed", type=int, default=0)
-    hop.add_argument("--steps", type=int, default=200, help="MH steps (paper: 200)")
-    hop.add_argument("--target-energy", type=float, help="stop at or below this energy")
-    hop.add_argument("--temperature", type=float, help="initial MD temperature, K (paper: 2000)")
-    hop.add_argument("--mdmin", type=int, help="MD stops after this many minima (paper: 60)")
+    hop.add_argument("--seed", type=_at_least(0), default=0)
+    hop.add_argument("--steps", type=_at_least(1), default=200, help="MH steps (paper: 200)")
+    hop.add_argument("--target-energy", type=_finite, help="stop at or below this energy")
+    hop.add_argument(
+        "--temperature", type=_positive, help="initial MD temperature, K (paper: 2000)"
+    )
+    hop.add_argument(
+        "--mdmin", type=_at_least(1), help="MD stops after this many minima (paper: 60)"
+    )
     hop.add_argument("--out", type=Path, default=Path("mh_out"), help="output folder")
     return parser
 
@@ -163,13 +208,21 @@ def _load(args: argparse.Namespace):
         from .executor import load_cluster_config
 
         overrides = deep_merge(overrides, {"executor": to_plain(load_cluster_config(args.cluster))})
+    profile_file = args.config or _profile_path(args.profile)
     cfg = (
-        load_config(args.config, overrides)
-        if args.config
+        load_config(profile_file, overrides)
+        if profile_file
         else load_profile(args.profile, overrides)
     )
     run_dir = args.out or paths.default_run_dir(cfg.profile)
     return cfg, Path(run_dir).resolve()
+
+
+def _profile_path(profile: str) -> Path | None:
+    """`--profile` as a file: a value with a YAML suffix or a path separator."""
+    if profile.endswith((".yaml", ".yml")) or "/" in profile:
+        return Path(profile)
+    return None
 
 
 def _interrupt(signum, frame):
@@ -218,6 +271,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .runner import Runner
 
     cfg, run_dir = _load(args)
+    if args.command in ("run", "plan"):
+        from .config import check_runnable
+
+        check_runnable(cfg)
     runner = Runner(cfg, STAGES, run_dir)
     if args.command == "run":
         record = runner.run(only=args.stage, start=args.start, force=args.force)

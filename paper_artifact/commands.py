@@ -4,48 +4,124 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from ase import Atoms
-from ase.io import iread, read, write
+from ase.io import write
 from tqdm import tqdm
 
 from .calculators.dft import DFTSettings
 from .calculators.factory import calculator_id, isolated_atom_energy, make_calculator
+from .fileio import atomic_path
 from .units import binding_energy_per_atom_kcal
+from .validation import (
+    InputError,
+    StructureError,
+    StructureFileError,
+    check_size,
+    check_writable,
+    location,
+    read_frames,
+    rules_for,
+    validate_structure,
+)
+
+EXIT_BAD_INPUT = 2  # nothing computed, nothing written
+EXIT_BAD_FRAMES = 3  # some frames rejected or failed; the others computed and written
 
 
-def _atom_energy(spec: str, threads: int) -> float:
-    kind = spec.partition(":")[0]
+def _atom_energies(spec: str, threads: int) -> Callable[[Atoms], float]:
+    """Per structure, the mean isolated-atom energy for E_bond: a GAP's own e0 per element (what
+    its fit subtracted), else the calculator's isolated Mg atom."""
+    kind, _, model = spec.partition(":")
     if kind == "gap":
-        from .units import E_MG1_PAPER_EV
+        from .calculators.gap import model_e0
 
-        return E_MG1_PAPER_EV  # a GAP's e0 is the reference E(Mg1) (paper Eq. 2)
-    return isolated_atom_energy(spec, DFTSettings(threads=threads))
+        e0 = model_e0(model)
+        return lambda atoms: float(np.mean([e0[z] for z in atoms.numbers]))
+    e_atom = isolated_atom_energy(spec, DFTSettings(threads=threads))
+    return lambda atoms: e_atom
 
 
 def energy_command(args: argparse.Namespace) -> int:
-    spec = args.calculator
-    calc = make_calculator(spec, DFTSettings(threads=args.threads))
-    e_atom = _atom_energy(spec, args.threads)
-    out = args.out or args.structures.with_suffix(".energies.csv")
-    rows, relaxed = [], []
-    frames = list(iread(str(args.structures), index=":"))
-    for index, atoms in enumerate(tqdm(frames, desc=f"{spec} energies", file=sys.stderr)):
-        n = len(atoms)
+    try:
+        return _energies(args)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _read_readable(path: Path) -> tuple[list[Atoms], StructureFileError | None]:
+    """The frames up to the first unreadable one, and its error; raises when none is readable."""
+    frames: list[Atoms] = []
+    try:
+        frames.extend(read_frames(path))
+    except StructureFileError as error:
+        if error.reason != "unreadable_frame":
+            raise
+        return frames, error
+    return frames, None
+
+
+def _energies(args: argparse.Namespace) -> int:
+    spec, source = args.calculator, args.structures
+    out = args.out or source.with_suffix(".energies.csv")
+    relaxed_out = out.with_suffix(".relaxed.extxyz")
+    for path in (out, relaxed_out) if args.relax else (out,):
+        check_writable(path)
+    rules = rules_for(spec)
+    frames, unreadable = _read_readable(source)
+    rows, valid = [], []
+    for index, atoms in enumerate(frames):
         row = {
             "index": index,
-            "n_atoms": n,
+            "n_atoms": len(atoms),
             "energy_ev": np.nan,
             "e_bond_kcal_mol_atom": np.nan,
             "error": "",
         }
+        try:
+            validate_structure(atoms, rules, source, index)
+        except StructureError as error:
+            row["error"] = f"{error.reason}: {error.detail}"
+            print(error, file=sys.stderr)
+        else:
+            valid.append((row, atoms))
+        rows.append(row)
+    if unreadable is not None:
+        rows.append(
+            {"index": unreadable.frame, "error": f"{unreadable.reason}: {unreadable.detail}"}
+        )
+        print(unreadable, file=sys.stderr)
+    rejected = len(rows) - len(valid)
+    relaxed = _compute(args, valid) if valid else []
+    failed = sum(bool(row["error"]) for row in rows) - rejected
+    with atomic_path(out) as temporary:
+        table = pd.DataFrame(rows).astype({"n_atoms": "Int64"})
+        table.to_csv(temporary, index=False)
+    if args.relax:
+        with atomic_path(relaxed_out) as temporary:
+            write(temporary, relaxed, format="extxyz")
+    print(
+        f"wrote {out} ({len(rows)} frame(s): {len(valid) - failed} computed, "
+        f"{rejected} rejected, {failed} failed)"
+    )
+    return EXIT_BAD_FRAMES if rejected or failed else 0
+
+
+def _compute(args: argparse.Namespace, valid: list[tuple[dict, Atoms]]) -> list[Atoms]:
+    """Fill each row's energy (or its error) in place; returns the relaxed structures."""
+    spec, source = args.calculator, args.structures
+    calc = make_calculator(spec, DFTSettings(threads=args.threads))
+    e_atom = _atom_energies(spec, args.threads)
+    relaxed = []
+    for row, atoms in tqdm(valid, desc=f"{spec} energies", file=sys.stderr):
+        index = row["index"]
         probe = Atoms(
-            atoms.numbers,
-            positions=atoms.positions,
-            info={"label": f"{args.structures.name}[{index}]"},
+            atoms.numbers, positions=atoms.positions, info={"label": f"{source.name}[{index}]"}
         )
         try:
             if args.relax:
@@ -58,27 +134,47 @@ def energy_command(args: argparse.Namespace) -> int:
             else:
                 probe.calc = calc
                 energy = float(probe.get_potential_energy())
+            if not np.isfinite(energy):
+                raise FloatingPointError(f"the calculator returned energy {energy}")
         except Exception as exc:  # noqa: BLE001 - reported per structure, never a made-up energy
             row["error"] = f"{type(exc).__name__}: {exc}"
-            print(f"structure {index}: {row['error']}", file=sys.stderr)
+            print(f"{location(source, index)}: {row['error']}", file=sys.stderr)
         else:
             row["energy_ev"] = energy
-            row["e_bond_kcal_mol_atom"] = binding_energy_per_atom_kcal(energy, n, e_atom)
-        rows.append(row)
-    pd.DataFrame(rows).to_csv(out, index=False)
-    if args.relax:
-        write(out.with_suffix(".relaxed.extxyz"), relaxed, format="extxyz")
-    failed = sum(bool(r["error"]) for r in rows)
-    print(f"wrote {out} ({len(rows)} structures, {failed} failed)")
-    return 0 if not failed else 3
+            row["e_bond_kcal_mol_atom"] = binding_energy_per_atom_kcal(
+                energy, len(probe), e_atom(probe)
+            )
+    return relaxed
+
+
+def _random_start(kind: str, n_atoms: int, seed: int) -> Atoms:
+    from .structures import random_cluster
+
+    rng = np.random.default_rng(seed)
+    if kind == "lj":  # reduced units: Ar masses, sigma = 1
+        scaled = random_cluster(n_atoms, rng, min_distance=0.95, bond_length=1.15)
+        return Atoms(f"Ar{n_atoms}", positions=scaled.positions)
+    return random_cluster(n_atoms, rng)
 
 
 def hop_command(args: argparse.Namespace) -> int:
+    from .mh.minima_hopping import CheckpointMismatchError
+
+    try:
+        return _hop(args)
+    except (InputError, CheckpointMismatchError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _hop(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .mh.minima_hopping import LENNARD_JONES_PARAMS, MHParams, run_minima_hopping
-    from .structures import random_cluster
 
+    out: Path = args.out
+    check_writable(out / "minima.extxyz")
+    rules = rules_for(args.calculator, min_atoms=2)  # minima hopping needs a cluster
     kind = args.calculator.partition(":")[0]
     params = LENNARD_JONES_PARAMS if kind == "lj" else MHParams()
     if args.temperature is not None:
@@ -86,14 +182,12 @@ def hop_command(args: argparse.Namespace) -> int:
     if args.mdmin is not None:
         params = replace(params, mdmin=args.mdmin)
     if args.start:
-        atoms = read(args.start)
-    elif kind == "lj":
-        scaled = random_cluster(
-            args.atoms, np.random.default_rng(args.seed), min_distance=0.95, bond_length=1.15
-        )
-        atoms = Atoms(f"Ar{args.atoms}", positions=scaled.positions)
+        frames = list(read_frames(args.start))
+        atoms = frames[-1]  # the last frame, as ase.io.read
+        validate_structure(atoms, rules, args.start, len(frames) - 1)
     else:
-        atoms = random_cluster(args.atoms, np.random.default_rng(args.seed))
+        check_size(args.atoms, rules, "--atoms")
+        atoms = _random_start(kind, args.atoms, args.seed)
     atoms.pbc = False
     atoms.cell = None
 
@@ -105,7 +199,6 @@ def hop_command(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     result = run_minima_hopping(
         atoms,

@@ -18,7 +18,7 @@ from .analysis.com_profile import CoreParams
 from .analysis.lattice_motifs import MotifParams
 from .calculators.dft import DFTSettings
 from .calculators.gap import GapFitSettings
-from .configtree import ConfigError, InputPath, build, deep_merge, to_plain
+from .configtree import ConfigError, InputPath, build, deep_merge, require_bounds, to_plain
 from .data.filters import FilterParams
 from .data.generate import GenerationParams
 from .executor import ExecutorSettings
@@ -53,6 +53,13 @@ class DataConfig:
     selection_size: int = 0
     strict: bool = False
 
+    def __post_init__(self) -> None:
+        require_bounds(
+            self,
+            non_negative=("selection_size",),
+            sizes=("generate_sizes", "train_sizes", "test_sizes"),
+        )
+
 
 @dataclass(frozen=True)
 class FitConfig:
@@ -78,6 +85,21 @@ class ActiveLearningConfig:
     al_steps: int = 20
     mh: MHParams = field(default_factory=MHParams)
 
+    def __post_init__(self) -> None:
+        require_bounds(
+            self,
+            positive=(
+                "new_isomers_per_size",
+                "max_rounds",
+                "target_starts",
+                "target_steps",
+                "al_starts",
+                "al_steps",
+            ),
+            non_negative=("target_size",),
+            sizes=("al_sizes",),
+        )
+
 
 @dataclass(frozen=True)
 class GOConfig:
@@ -90,6 +112,13 @@ class GOConfig:
     n_lowest: int = 10
     mh: MHParams = field(default_factory=MHParams)
 
+    def __post_init__(self) -> None:
+        require_bounds(
+            self,
+            positive=("n_starts", "max_steps", "max_wall_seconds", "n_lowest"),
+            sizes=("sizes",),
+        )
+
 
 @dataclass(frozen=True)
 class RefineConfig:
@@ -100,6 +129,9 @@ class RefineConfig:
     fmax: float = 0.0231  # eV/A, Gaussian's default max-force criterion (0.00045 Ha/Bohr)
     max_steps: int = 300
     known_gm_dir: InputPath | None = None
+
+    def __post_init__(self) -> None:
+        require_bounds(self, positive=("n_lowest", "fmax", "max_steps"), sizes=("sizes",))
 
 
 @dataclass(frozen=True)
@@ -117,6 +149,13 @@ class DFTCheckConfig:
     # exact 4-centre J gradient dominates); DF moves E_bond by ~0.01 kcal/mol/atom.
     relax_density_fit: bool = True
 
+    def __post_init__(self) -> None:
+        require_bounds(
+            self,
+            positive=("fmax", "max_steps"),
+            non_negative=("mg13_count", "refine_size", "refine_count"),
+        )
+
 
 @dataclass(frozen=True)
 class AnalysisConfig:
@@ -125,6 +164,13 @@ class AnalysisConfig:
     motifs: MotifParams = field(default_factory=MotifParams)
     core: CoreParams = field(default_factory=CoreParams)
     pointgroup_tolerance: float = 0.3
+
+    def __post_init__(self) -> None:
+        require_bounds(
+            self,
+            positive=("pointgroup_tolerance",),
+            sizes=("regression_sizes", "refinement_plot_sizes"),
+        )
 
 
 @dataclass(frozen=True)
@@ -169,7 +215,10 @@ def _read_yaml(path: Path) -> dict:
     if parent is not None:
         if not isinstance(parent, str):
             raise ConfigError(f"{path}: 'extends' must be a profile name, got {parent!r}")
-        data = deep_merge(_read_yaml(path.parent / f"{parent}.yaml"), data)
+        beside = path.parent / f"{parent}.yaml"
+        data = deep_merge(
+            _read_yaml(beside if beside.exists() else CONFIG_DIR / f"{parent}.yaml"), data
+        )
     return data
 
 
@@ -219,3 +268,17 @@ def _validate(cfg: Config, source: str) -> None:
         )
     if cfg.seed < 0:
         raise ConfigError(f"{source}: 'seed' must be >= 0, got {cfg.seed}")
+
+
+def check_runnable(cfg: Config) -> None:
+    """A profile the whole pipeline can run: every stage has at least one size to work on (a
+    config for a single stage, e.g. in tests, may leave the others empty)."""
+    for key, sizes in (
+        ("data.train_sizes", cfg.data.train_sizes),
+        ("data.test_sizes", cfg.data.test_sizes),
+        ("go.sizes", cfg.go.sizes),
+    ):
+        if not sizes:
+            raise ConfigError(
+                f"{cfg.source}: '{key}' is empty; the pipeline needs at least one size"
+            )

@@ -169,3 +169,25 @@ def deep_merge(base: Mapping, override: Mapping) -> dict:
         else:
             merged[key] = value
     return merged
+
+
+def require_bounds(
+    obj: Any,
+    *,
+    positive: tuple[str, ...] = (),
+    non_negative: tuple[str, ...] = (),
+    sizes: tuple[str, ...] = (),
+) -> None:
+    """ValueError naming the first field out of bounds: counts > 0 (or >= 0 where 0 switches a
+    step off), cluster sizes >= 2 (one atom has no binding energy and nothing to optimise)."""
+    for name in positive:
+        value = getattr(obj, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"'{name}' must be > 0, got {value}")
+    for name in non_negative:
+        if getattr(obj, name) < 0:
+            raise ValueError(f"'{name}' must be >= 0, got {getattr(obj, name)}")
+    for name in sizes:
+        small = [n for n in getattr(obj, name) if n < 2]
+        if small:
+            raise ValueError(f"'{name}' has cluster sizes below 2: {small}")

@@ -224,7 +224,16 @@ def _parsl_config(settings: ExecutorSettings, run_dir: Path):
         provider=provider,
         address=address,
         launch_cmd=launch_cmd,
-        interchange_launch_cmd=[sys.executable, "-m", _INTERCHANGE_MODULE],
+        # The interchange dies with the run; its workers stop heartbeat_threshold s later.
+        interchange_launch_cmd=[
+            sys.executable,
+            "-m",
+            "paper_artifact.processes",
+            "-m",
+            _INTERCHANGE_MODULE,
+        ],
+        heartbeat_period=10,
+        heartbeat_threshold=60,
         max_workers_per_node=settings.workers,
         cores_per_worker=settings.omp_threads,
     )

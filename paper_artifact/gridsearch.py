@@ -39,7 +39,7 @@ from paper_artifact.calculators.gap import (
 )
 from paper_artifact.configtree import without_resources
 from paper_artifact.evaluation import average_rmse, per_size_metrics
-from paper_artifact.fileio import atomic_write_text
+from paper_artifact.fileio import atomic_write_text, read_state_json
 
 RESULT_FILE_NAME = "result.json"
 
@@ -162,8 +162,9 @@ def fit_and_evaluate_point(task: PointTask) -> dict:
     search retries it.
     """
     result_file = task.point_dir / RESULT_FILE_NAME
-    if result_file.exists():
-        return json.loads(result_file.read_text())
+    cached = read_state_json(result_file)
+    if cached is not None:
+        return cached
     row = {
         "point_id": task.point_dir.name,
         "stage": task.stage,

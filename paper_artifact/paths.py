@@ -113,6 +113,7 @@ REFINE_TABLE = "refined_isomers.csv"
 REFINE_STRUCTURES = "refined_isomers.extxyz"
 REFINE_GM = "refined_global_minima.extxyz"
 REFINE_KNOWN = "known_gm_comparison.csv"
+REFINE_KNOWN_GM = "known_global_minima.extxyz"  # the known GMs relaxed with the reference
 REFINE_FAILURES = "refine_failures.csv"
 GO_TABLE = "go_table.csv"
 

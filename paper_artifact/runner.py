@@ -29,7 +29,7 @@ from typing import Any
 from .config import Config
 from .configtree import PROJECT_ROOT, InputPath, to_plain, without_resources
 from .executor import Executor, open_executor
-from .fileio import atomic_write_text
+from .fileio import atomic_write_text, folder_lock, read_state_json
 from .numerics import effective_numerics
 from .paths import RunPaths
 
@@ -207,7 +207,9 @@ class Runner:
         marker = self.paths.marker(stage.name)
         if not marker.exists() or not self.paths.stage(stage.name).is_dir():
             return False
-        recorded = json.loads(marker.read_text())
+        recorded = read_state_json(marker)
+        if recorded is None:
+            return False
         return recorded.get("key") == stage_key(stage, self.cfg, self.paths) and recorded.get(
             "output_hash"
         ) == hash_tree(self.paths.stage(stage.name))
@@ -215,6 +217,10 @@ class Runner:
     def run(
         self, only: Iterable[str] = (), start: str | None = None, force: bool = False
     ) -> RunRecord:
+        with folder_lock(self.paths.root):
+            return self._run(only, start, force)
+
+    def _run(self, only: Iterable[str], start: str | None, force: bool) -> RunRecord:
         record = RunRecord()
         selected = self.select(only, start)
         forced = {s.name for s in selected} if force or start else set()
@@ -279,9 +285,7 @@ class Runner:
         return seconds
 
     def _load_manifest(self) -> dict[str, Any]:
-        manifest = {"stages": {}}
-        if self.paths.manifest.exists():
-            manifest = json.loads(self.paths.manifest.read_text())
+        manifest = read_state_json(self.paths.manifest) or {"stages": {}}
         manifest.update(
             {
                 "profile": self.cfg.profile,

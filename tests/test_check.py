@@ -165,3 +165,21 @@ def test_a_known_gm_no_longer_found_fails_and_newly_found_improves(cfg, tmp_path
     write_gm_run(tmp_path / "run2", {})
     report = check_run(cfg, tmp_path / "run2", tmp_path / "expected2")
     assert report.passed and [f.item for f in report.improvements] == ["n_atoms=11: found"]
+
+
+def test_rows_query_limits_the_csv_comparison(cfg, tmp_path):
+    """A figure CSV whose isomer rows follow MD trajectories: only the GM rows are promised."""
+    table = pd.DataFrame({"kind": ["gm", "isomer"], "n_atoms": [8, 8], "e": [-1.0, -0.5]})
+    for folder, isomer_e in (("expected", -0.5), ("run", -0.7)):
+        (tmp_path / folder / "figures").mkdir(parents=True)
+        table.assign(e=[-1.0, isomer_e]).to_csv(
+            tmp_path / folder / "figures" / "f.csv", index=False
+        )
+    spec = {"file": "figures/f.csv", "kind": "csv", "reason": "t", "key": ["n_atoms"], "abs": 0.01}
+    (tmp_path / "expected" / "tolerances.yaml").write_text(yaml.safe_dump({"files": [spec]}))
+    assert not check_run(cfg, tmp_path / "run", tmp_path / "expected").passed  # isomer moved
+    spec["rows"] = "kind == 'gm'"
+    (tmp_path / "expected" / "tolerances.yaml").write_text(yaml.safe_dump({"files": [spec]}))
+    report = check_run(cfg, tmp_path / "run", tmp_path / "expected")
+    items = [f.item for f in report.findings]
+    assert report.passed and items == ["n_atoms=8: kind", "n_atoms=8: n_atoms", "n_atoms=8: e"]

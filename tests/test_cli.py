@@ -88,7 +88,9 @@ def test_energy_command_relax_and_failure(tmp_path):
     relaxed = read(tmp_path / "e.relaxed.extxyz", ":")
     assert len(relaxed) == 1
     assert np.abs(relaxed[0].get_forces()).max() < 0.0232
-    assert main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gap:nowhere.xml"]) == 1
+    with pytest.raises(SystemExit) as exit_info:  # argparse: the model file does not exist
+        main(["energy", str(tmp_path / "in.extxyz"), "--calculator", "gap:nowhere.xml"])
+    assert exit_info.value.code == 2
 
 
 def test_hop_lj13_reaches_cambridge_gm(tmp_path):
@@ -121,3 +123,72 @@ def test_module_entry_point():
         [sys.executable, "-m", "paper_artifact", "stages"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "figures" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("go.n_starts=-2", "'n_starts' must be > 0, got -2"),
+        ("go.n_lowest=-5", "'n_lowest' must be > 0, got -5"),
+        ("go.max_wall_seconds=0", "'max_wall_seconds' must be > 0"),
+        ("active_learning.max_rounds=0", "'max_rounds' must be > 0"),
+        ("refine.fmax=0", "'fmax' must be > 0"),
+        ("data.train_sizes=[1, 8]", "'train_sizes' has cluster sizes below 2: [1]"),
+        ("go.sizes=[]", "'go.sizes' is empty"),
+        ("data.train_sizes=[]", "'data.train_sizes' is empty"),
+    ],
+)
+def test_plan_and_run_reject_impossible_values(override, message, tmp_path, capsys):
+    for command in ("plan", "run"):
+        out = tmp_path / command
+        assert main([command, "--profile", "smoke", "--set", override, "--out", str(out)]) == 1
+        assert message in capsys.readouterr().err
+        assert not out.exists()  # rejected before anything is written
+
+
+def test_profile_may_be_a_file_outside_configs(tmp_path, capsys):
+    own = tmp_path / "mine.yaml"
+    own.write_text("extends: smoke\nseed: 3\n")
+    assert main(["plan", "--profile", str(own), "--out", str(tmp_path / "run")]) == 0
+    assert f"profile mine ({own})" in capsys.readouterr().out
+    assert main(["plan", "--profile", str(tmp_path / "none.yaml")]) == 1
+    assert "none.yaml: config file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("e0", [0.0, -10.0])
+def test_energy_command_gap_binding_energy_uses_the_models_own_e0(tmp_path, e0):
+    """A GAP fitted to Gupta energies (atom energy 0, shifted by n * e0 here) prints its E_bond
+    against its own e0, not against the DFT E(Mg1) (which gave 125,538 kcal/mol/atom for Mg3)."""
+    from labelled import lj_clusters
+
+    from paper_artifact.calculators.gap import GapFitSettings, SoapParams, model_e0, run_gap_fit
+    from paper_artifact.calculators.gupta import Gupta
+    from paper_artifact.units import EV_TO_KCAL_MOL
+
+    train = lj_clusters(8, [3, 4, 5], 1, 41, calc=Gupta())
+    for atoms in train:
+        atoms.info["ref_energy"] += len(atoms) * e0
+    soap = SoapParams(cutoff=5.0, n_max=3, l_max=3, n_sparse=20, cutoff_transition_width=0.5)
+    settings = GapFitSettings(e0=e0, default_sigma_energy=0.001, default_sigma_force=0.01)
+    model = run_gap_fit(train, tmp_path / "gap", soap, None, settings).xml_path
+    assert model_e0(model)[12] == e0
+    write(tmp_path / "in.extxyz", train[0])
+    out = tmp_path / "e.csv"
+    assert (
+        main(
+            [
+                "energy",
+                str(tmp_path / "in.extxyz"),
+                "--calculator",
+                f"gap:{model}",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    row = pd.read_csv(out).iloc[0]
+    n = row.n_atoms
+    assert row.e_bond_kcal_mol_atom == pytest.approx((row.energy_ev - n * e0) / n * EV_TO_KCAL_MOL)
+    gupta = train[0].info["ref_energy"] - n * e0  # Gupta's own binding energy (atom energy 0)
+    assert row.e_bond_kcal_mol_atom == pytest.approx(gupta / n * EV_TO_KCAL_MOL, abs=1.0)

@@ -59,8 +59,13 @@ def thread_settings(_):
     from threadpoolctl import threadpool_info
 
     # numpy's OpenBLAS; quippy and pyscf bundle single-threaded OpenBLAS builds (always 1)
-    blas_threads = sorted({info["num_threads"] for info in threadpool_info()
-                           if info["user_api"] == "blas" and "numpy" in info["filepath"]})
+    blas_threads = sorted(
+        {
+            info["num_threads"]
+            for info in threadpool_info()
+            if info["user_api"] == "blas" and "numpy" in info["filepath"]
+        }
+    )
     return {name: os.environ.get(name) for name in THREAD_ENV_VARS}, blas_threads
 
 
@@ -151,8 +156,9 @@ def test_settings_validation():
     with pytest.raises(ValueError, match="backend"):
         ExecutorSettings(backend="dask")
     with pytest.raises(ValueError, match="cores_per_node"):
-        ExecutorSettings(backend="slurm", workers=8, omp_threads=2,
-                         slurm=SlurmSettings(cores_per_node=8))
+        ExecutorSettings(
+            backend="slurm", workers=8, omp_threads=2, slurm=SlurmSettings(cores_per_node=8)
+        )
 
 
 def test_shipped_cluster_configs_load():
@@ -193,8 +199,13 @@ def local_executor(tmp_path_factory):
         patch.syspath_prepend(test_dirs[0])
         for name in THREAD_ENV_VARS:
             patch.setenv(name, "5")
-        settings = ExecutorSettings(backend="local", workers=2, omp_threads=1, retries=1,
-                                    run_dir=str(tmp_path_factory.mktemp("parsl")))
+        settings = ExecutorSettings(
+            backend="local",
+            workers=2,
+            omp_threads=1,
+            retries=1,
+            run_dir=str(tmp_path_factory.mktemp("parsl")),
+        )
         with open_executor(settings) as executor:
             executor.map(abs, [0, 0])  # wait for the workers to start
             yield executor
@@ -225,8 +236,9 @@ def test_local_always_failing_task_raises_with_label(local_executor):
 
 
 def test_local_on_error_return(local_executor):
-    results = local_executor.map(fail_if_negative, [2, -3, 5], labels=["x", "y", "z"],
-                                 on_error="return")
+    results = local_executor.map(
+        fail_if_negative, [2, -3, 5], labels=["x", "y", "z"], on_error="return"
+    )
     assert results[0] == 4 and results[2] == 10
     assert isinstance(results[1], TaskError)
     assert results[1].label == "y" and results[1].attempts == 2
@@ -249,3 +261,64 @@ def test_executors_open_sequentially(local_executor, tmp_path):
         assert executor.map(abs, [-3, 4, -5]) == [3, 4, 5]
     with pytest.raises(NoDataFlowKernelError):
         parsl.dfk()
+
+
+KILLED_RUN = """
+from test_executor import write_pid_and_sleep
+from paper_artifact.executor import ExecutorSettings, open_executor
+settings = ExecutorSettings(backend="local", workers=1, run_dir={run_dir!r})
+with open_executor(settings) as executor:
+    list(executor.map(write_pid_and_sleep, [{pid_file!r}]))
+"""
+
+
+def write_pid_and_sleep(pid_file):
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(600)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.slow
+def test_parsl_processes_die_with_a_killed_run(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "worker.pid"
+    script = KILLED_RUN.format(run_dir=str(tmp_path / "parsl"), pid_file=str(pid_file))
+    tests = str(Path(__file__).parent)
+    path = os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))
+    run = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": path})
+    deadline = time.monotonic() + 120
+    while not (pid_file.exists() and pid_file.read_text()):
+        assert time.monotonic() < deadline and run.poll() is None, "the task never started"
+        time.sleep(0.2)
+    survivors = [*_children(run.pid), int(pid_file.read_text())]
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 120  # heartbeat_threshold 60 s plus slack on a busy machine
+    while not all(_gone(pid) for pid in survivors):
+        if time.monotonic() > deadline:
+            for pid in survivors:
+                if not _gone(pid):
+                    os.kill(pid, signal.SIGKILL)
+            raise AssertionError(f"processes outlived the killed run: {survivors}")
+        time.sleep(1)

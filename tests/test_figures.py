@@ -199,3 +199,47 @@ def test_table2_and_pictures(tmp_path):
     assert table.loc[0, "e_bond_per_atom_kcal"] == pytest.approx(-20.0)
     written = render_all(gms, tmp_path)
     assert written[55]["cluster"].stat().st_size > 0 and written[55]["core"].exists()
+
+
+def test_size_axes_have_integer_ticks_and_fig7_keeps_its_threshold_under_the_profile_title():
+    from paper_artifact.config import load_profile
+    from paper_artifact.stages.figures import titled
+
+    gms = {12: random_cluster(12, np.random.default_rng(4)), 13: mackay(2)}
+    df = fig7_lattice_motifs.compute(gms)
+    fig = titled(fig7_lattice_motifs.plot(df), load_profile("smoke"))
+    fig.canvas.draw()
+    ticks = [
+        t for ax in fig.axes for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]
+    ]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # no 12.25 atoms
+    title = fig.get_suptitle()
+    assert title.startswith("smoke profile; reference: Gupta")
+    assert f"{df['separation_threshold'].iloc[0]:.4f}" in title
+
+
+def test_figure_gms_take_a_lower_known_gm_and_gap_gms_of_unrefined_sizes():
+    from paper_artifact.stages.figures import binding_energies, lowest_gms
+
+    rng = np.random.default_rng(6)
+    ours = {n: with_binding_energy(random_cluster(n, rng), -20.0 * n) for n in (40, 41)}
+    known = {
+        40: with_binding_energy(random_cluster(40, rng), -20.1 * 40),  # lower: the GM
+        41: with_binding_energy(random_cluster(41, rng), -20.0 * 41),  # a tie: ours stays
+    }
+    gap = {n: with_binding_energy(random_cluster(n, rng), -19.0 * n) for n in (40, 41, 57)}
+    gms, sources = lowest_gms(ours, known, gap)
+    assert gms[40] is known[40] and gms[41] is ours[41] and gms[57] is gap[57]
+    assert sources == {
+        40: "known GM, reference-relaxed",
+        41: "ours, reference-relaxed",
+        57: "GAP GM, not refined",
+    }
+    refined = pd.DataFrame({"n_atoms": [40, 40, 41], "e_bond_ref_kcal": [-20.0, -19.9, -20.0]})
+    known_e = pd.DataFrame({"n_atoms": [40, 41], "e_bond_kcal": [-20.1, -20.0]})
+    rows = binding_energies(refined, gap, E_MG1_PAPER_EV, known_e)
+    reference = rows[rows.source == "reference"]
+    gm = reference[reference.kind == "gm"].set_index("n_atoms").e_bond_kcal
+    assert gm.to_dict() == pytest.approx({40: -20.1, 41: -20.0})
+    assert sorted(reference.kind) == ["gm", "gm", "isomer", "isomer", "known_gm"]
+    assert rows[rows.source == "gap"].e_bond_kcal.tolist() == pytest.approx([-19.0] * 3)

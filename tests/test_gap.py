@@ -256,3 +256,53 @@ def test_calculator_follows_cell_and_pbc(fitted):
         model.xml_path, atoms, atoms.get_potential_energy(), atoms.get_forces()
     )
     assert abs(periodic - free_energy) > 1e-3
+
+
+FAKE_GAP_FIT = """#!/bin/sh
+echo $$ > {pid_file}
+exec sleep 60
+"""
+
+PARENT = """
+from ase import Atoms
+from paper_artifact.calculators.gap import GapFitSettings, SoapParams, run_gap_fit
+atoms = Atoms("Mg2", positions=[[0, 0, 0], [3, 0, 0]], info={{"ref_energy": -1.0}})
+settings = GapFitSettings(e0=0.0, use_forces=False, gap_fit_executable={fake!r})
+run_gap_fit([atoms], {workdir!r}, SoapParams(), None, settings)
+"""
+
+
+def test_gap_fit_child_dies_with_a_killed_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "gap_fit.pid"
+    fake = tmp_path / "fake_gap_fit"
+    fake.write_text(FAKE_GAP_FIT.format(pid_file=pid_file))
+    fake.chmod(0o755)
+    script = PARENT.format(fake=str(fake), workdir=str(tmp_path / "fit"))
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline and parent.poll() is None, "fake gap_fit never started"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child):
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            raise AssertionError("gap_fit outlived the killed run")
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

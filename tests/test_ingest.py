@@ -94,7 +94,7 @@ def bad_structures() -> dict[str, Atoms]:
     disagreeing = with_energy(triangle(), -1.0)
     disagreeing.info["energy_hartree"] = -1.0  # 27 eV away from energy_ev
     return {
-        "non_mg_element": with_energy(triangle("Mg2Al"), -1.0),
+        "unsupported_element": with_energy(triangle("Mg2Al"), -1.0),
         "non_finite_energy": nan_energy,
         "missing_energy": triangle(),
         "too_few_atoms": with_energy(Atoms("Mg", positions=[[0, 0, 0]]), -1.0),
@@ -120,7 +120,7 @@ def test_each_bad_structure_is_reported_and_skipped(tmp_path):
 def test_strict_raises_with_file_index_and_reason(tmp_path):
     path = tmp_path / "bad.extxyz"
     write(path, [with_energy(triangle(), -2.0), bad_structures()["missing_energy"]])
-    with pytest.raises(DataError, match=r"bad\.extxyz \[structure 1\]: missing_energy"):
+    with pytest.raises(DataError, match=r"bad\.extxyz \[frame 1\]: missing_energy"):
         read_structures(path, strict=True)
 
 
@@ -141,9 +141,9 @@ def test_truncated_and_unreadable_files(tmp_path):
     empty.write_text("")
     combined = read_many([garbage, missing, empty, good])
     assert len(combined.atoms) == 3
-    assert combined.drops["reason"].tolist() == ["unreadable_file"] * 3
+    assert combined.drops["reason"].tolist() == ["unreadable_file"] * 2 + ["empty_file"]
     assert combined.drops["index"].isna().all()
-    assert "Empty file" in combined.drops["detail"].iloc[2]
+    assert combined.drops["detail"].tolist()[1:] == ["no such file", "the file is empty"]
     with pytest.raises(DataError, match="garbage.extxyz: unreadable_file"):
         read_structures(garbage, strict=True)
 
@@ -210,5 +210,5 @@ def test_gaussian_log_with_a_non_mg_atom_is_reported(tmp_path):
     path = tmp_path / "bad.log"
     path.write_text(gaussian_log([(atoms, -600.0)]))
     result = read_structures(path)
-    assert result.atoms == [] and list(result.drops.reason) == ["non_mg_element"]
+    assert result.atoms == [] and list(result.drops.reason) == ["unsupported_element"]
     assert result.drops.file.iloc[0] == str(path)

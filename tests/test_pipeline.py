@@ -10,7 +10,15 @@ from ase.io import read, write
 
 from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.check import check_run, update_expected
-from paper_artifact.claims import evaluate_claims
+from paper_artifact.claims import (
+    CONSISTENT,
+    INCONSISTENT,
+    NEEDS_PROFILE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    VERDICTS,
+    evaluate_claims,
+)
 from paper_artifact.config import load_config
 from paper_artifact.digest import run_digest
 from paper_artifact.mh.minima_hopping import MHParams, run_minima_hopping
@@ -127,10 +135,12 @@ def test_rerun_skips_everything(micro):
 
 def test_claims_have_verdicts(micro):
     cfg, run_dir, _ = micro
-    rows = evaluate_claims(cfg.profile, run_dir)
-    assert {r.verdict for r in rows} <= {"reproduced", "not reproduced", "not checkable"}
+    rows = evaluate_claims(cfg, run_dir)
+    assert {r.verdict for r in rows} <= set(VERDICTS)
     by_id = {r.id: r for r in rows}
-    assert by_id["e_mg1"].verdict == "not checkable"  # dft_check disabled here
+    assert by_id["e_mg1"].verdict == NEEDS_PROFILE  # dft_check disabled here
+    assert by_id["test_rmse"].verdict in (CONSISTENT, INCONSISTENT)  # Gupta labels
+    assert not any(r.verdict in (REPRODUCED, NOT_REPRODUCED) for r in rows)
 
 
 def test_expected_results_round_trip(micro, tmp_path):

@@ -6,6 +6,7 @@ import textwrap
 import pytest
 
 from paper_artifact.config import load_config
+from paper_artifact.paths import RunPaths
 from paper_artifact.runner import Runner, Stage, hash_tree
 
 CALLS = []
@@ -181,3 +182,37 @@ def test_checkpoints_are_scoped_to_the_stage_key(tmp_path):
     Runner(load_config(path, {"seed": 2}), stages, tmp_path / "run", log=lambda m: None).run()
     Runner(load_config(path), stages, tmp_path / "run", log=lambda m: None).run(force=True)
     assert seen == [[], [], ["checkpoint-seed1"]]
+
+
+def test_second_run_into_a_busy_folder_is_refused(cfg, tmp_path):
+    from paper_artifact.fileio import FolderInUseError, folder_lock
+
+    run_dir = tmp_path / "run"
+    with folder_lock(run_dir):
+        with pytest.raises(FolderInUseError, match=rf"{run_dir} is in use by pid \d+"):
+            Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    assert CALLS == [] and not (run_dir / "a").exists()
+    assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run().executed == ["a", "b"]
+
+
+def test_lock_of_a_killed_run_does_not_block(cfg, tmp_path):
+    run_dir = tmp_path / "run"
+    holder = (
+        "import os; from paper_artifact.fileio import folder_lock\n"
+        f"with folder_lock({str(run_dir)!r}): os.kill(os.getpid(), 9)"
+    )
+    assert subprocess.run([sys.executable, "-c", holder]).returncode == -9
+    assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run().executed == ["a", "b"]
+
+
+def test_damaged_marker_and_manifest_are_named_and_redone(cfg, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    marker = RunPaths(run_dir).marker("b")
+    marker.write_text("{not json")
+    (run_dir / "manifest.json").write_bytes(b"\x00\x01")
+    record = Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    err = capsys.readouterr().err
+    assert f"{marker} is damaged" in err and "manifest.json is damaged" in err
+    assert record.skipped == ["a"] and record.executed == ["b"]
+    assert json.loads((run_dir / "manifest.json").read_text())["seed"] == 7

@@ -31,6 +31,7 @@ from ase.io import write
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.units import E_MG1_PAPER_EV
 
+from ..processes import die_with_parent
 from .state import ExactStateCalculator
 
 MODEL_FILE_NAME = "gap.xml"
@@ -264,10 +265,22 @@ def run_gap_fit(
     log_path = workdir / LOG_FILE_NAME
     start = time.perf_counter()
     with open(log_path, "w") as log:
-        process = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=env)
-        # wait4 gives the resource usage of this child alone (RUSAGE_CHILDREN would accumulate
-        # the maximum over every child of the process, e.g. earlier fits).
-        _, status, usage = os.wait4(process.pid, 0)
+        process = subprocess.Popen(
+            argv,
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=die_with_parent,
+        )
+        try:
+            # wait4 gives the resource usage of this child alone (RUSAGE_CHILDREN would
+            # accumulate the maximum over every child of the process, e.g. earlier fits).
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
         process.returncode = os.waitstatus_to_exitcode(status)
     fit_seconds = time.perf_counter() - start
     if process.returncode != 0 or not xml_path.exists():
@@ -329,6 +342,19 @@ class GapCalculator(ExactStateCalculator):
         self._potential.calc(self._quip_atoms, energy=self._energy, force=self._forces, args_str="")
         energy = float(self._energy)
         self.results = {"energy": energy, "free_energy": energy, "forces": self._forces.T.copy()}
+
+
+def model_e0(xml_path: Path | str) -> dict[int, float]:
+    """Isolated-atom energy per element (eV) of a fitted GAP: gap_fit's e0, stored in the model
+    as <e0 Z=".." value=".."/> (the energy the fit subtracts per atom)."""
+    import xml.etree.ElementTree as ElementTree
+
+    energies = {}
+    for _, element in ElementTree.iterparse(xml_path):
+        if element.tag == "e0":
+            energies[int(element.get("Z"))] = float(element.get("value"))
+        element.clear()
+    return energies
 
 
 def load_gap(xml_path: Path | str) -> GapCalculator:

@@ -21,11 +21,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ase import Atoms
-from ase.io import iread
-from scipy.spatial.distance import pdist
 
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY, DataError
 from paper_artifact.units import HARTREE_EV
+from paper_artifact.validation import (
+    MG_MIN_DISTANCE,
+    StructureError,
+    StructureFileError,
+    StructureRules,
+    location,
+    read_frames,
+    validate_structure,
+)
 
 # (info key, factor to eV), in order of preference.
 ENERGY_INFO_KEYS: tuple[tuple[str, float], ...] = (
@@ -35,8 +42,10 @@ ENERGY_INFO_KEYS: tuple[tuple[str, float], ...] = (
     ("energy_ev", 1.0),
 )
 ENERGY_AGREEMENT_EV = 0.01  # catches unit or key mix-ups; CODATA versions differ by ~1e-3 eV
-MIN_ATOM_SEPARATION = 0.5  # Angstrom; closer atoms are a broken geometry, not a cluster
-ALLOWED_ELEMENTS = frozenset({"Mg"})
+# Reference data of Mg clusters: the checks every calculator input gets (paper_artifact.validation)
+INGEST_RULES = StructureRules(
+    "Mg cluster data", frozenset({"Mg"}), MG_MIN_DISTANCE, "A", min_atoms=2
+)
 DROP_COLUMNS = ["file", "index", "reason", "detail"]
 
 
@@ -76,17 +85,10 @@ def _forces(atoms: Atoms) -> np.ndarray | None:
 
 def _problem(atoms: Atoms) -> tuple[str, str] | None:
     """(reason, detail) for a structure that cannot be used, None when it is fine."""
-    foreign = sorted(set(atoms.get_chemical_symbols()) - ALLOWED_ELEMENTS)
-    if foreign:
-        return "non_mg_element", f"contains {', '.join(foreign)}; only Mg clusters are accepted"
-    if len(atoms) < 2:
-        return "too_few_atoms", f"{len(atoms)} atom(s); a cluster needs at least 2"
-    min_distance = float(pdist(atoms.positions).min())
-    if min_distance < MIN_ATOM_SEPARATION:
-        return (
-            "overlapping_atoms",
-            f"min interatomic distance {min_distance:.3f} A < {MIN_ATOM_SEPARATION} A",
-        )
+    try:
+        validate_structure(atoms, INGEST_RULES)
+    except StructureError as error:
+        return error.reason, error.detail
     energies = _energy_candidates(atoms)
     if not energies:
         keys = ", ".join(key for key, _ in ENERGY_INFO_KEYS)
@@ -141,30 +143,18 @@ def read_structures(
 
     def reject(index: int | None, reason: str, detail: str) -> None:
         if strict:
-            where = f"{file}" if index is None else f"{file} [structure {index}]"
-            raise DataError(f"{where}: {reason}: {detail}")
+            raise DataError(f"{location(file, index)}: {reason}: {detail}")
         drops.append({"file": file, "index": index, "reason": reason, "detail": detail})
 
-    index = 0
     try:
-        for atoms in iread(file, index=":", format=format):
+        for index, atoms in enumerate(read_frames(file, format=format)):
             problem = _problem(atoms)
             if problem is None:
                 kept.append(_labelled(atoms, file, index, method))
             else:
                 reject(index, *problem)
-            index += 1
-    except DataError:
-        raise
-    except Exception as error:  # any reader failure: the rest of the file cannot be trusted
-        message = f"{type(error).__name__}: {error}"
-        if index == 0:
-            reject(None, "unreadable_file", message)
-        else:
-            reject(index, "unreadable_frame", f"{message} (frames after this one are not read)")
-    else:
-        if index == 0:
-            reject(None, "empty_file", "no structures in the file")
+    except StructureFileError as error:  # the rest of the file cannot be trusted
+        reject(error.frame, error.reason, error.detail)
     table = pd.DataFrame(drops, columns=DROP_COLUMNS) if drops else empty_drops()
     return IngestResult(atoms=kept, drops=table.astype({"index": "Int64"}))
 

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 KCAL_PER_ATOM = "kcal/(mol·atom)"
 
@@ -59,3 +60,9 @@ def contiguous_runs(sizes: list[int]) -> list[list[int]]:
         else:
             runs.append([n])
     return runs
+
+
+def integer_ticks(*axes) -> None:
+    """Integer tick labels only, for axes that count atoms or structures."""
+    for axis in axes:
+        axis.set_major_locator(MaxNLocator(integer=True))

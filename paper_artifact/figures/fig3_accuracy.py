@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import pearsonr
 
-from paper_artifact.figures.common import KCAL_PER_ATOM
+from paper_artifact.figures.common import KCAL_PER_ATOM, integer_ticks
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ def plot(df: pd.DataFrame) -> Figure:
                 label=f"{split} (mean {mean:.3f})",
             )
         ax.set_xlabel("cluster size n, atoms")
+        integer_ticks(ax.xaxis)
         ax.set_ylabel(label)
         ax.legend()
     axes[0, 0].set_title("(a)")

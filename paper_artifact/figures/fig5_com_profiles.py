@@ -21,6 +21,7 @@ from paper_artifact.analysis.com_profile import (
     largest_step,
     sorted_com_distances,
 )
+from paper_artifact.figures.common import integer_ticks
 
 
 def compute(gms: Mapping[int, Atoms], params: CoreParams | None = None) -> pd.DataFrame:
@@ -73,6 +74,7 @@ def plot(df: pd.DataFrame, n_cols: int = 6) -> Figure:
             )
         ax.set_title(f"Mg$_{{{n}}}$", fontsize=9)
         ax.set_xlabel("atom rank (sorted), count", fontsize=8)
+        integer_ticks(ax.xaxis)
         ax.set_ylabel("distance from COM, Å", fontsize=8)
         ax.legend(fontsize=6, loc="lower right")
     for ax in axes.flat[len(sizes) :]:

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from paper_artifact.analysis.energetics import local_minima, second_difference
-from paper_artifact.figures.common import KCAL_PER_ATOM, contiguous_runs
+from paper_artifact.figures.common import KCAL_PER_ATOM, contiguous_runs, integer_ticks
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,17 @@ def plot(df: pd.DataFrame) -> Figure:
         color="tab:gray",
         label="low-lying isomers (reference)",
     )
+    known = reference[reference["kind"] == "known_gm"]
+    if len(known):
+        ax.scatter(
+            known["n_atoms"],
+            known["e_bond_kcal"],
+            marker="D",
+            s=20,
+            facecolors="none",
+            edgecolors="k",
+            label="known GM, not the lowest (reference)",
+        )
     ref_gm = reference[reference["kind"] == "gm"]
     _gm_lines(ax, ref_gm, "GM (reference)", "-", "tab:blue")
     _mark_sizes(
@@ -109,6 +120,7 @@ def plot(df: pd.DataFrame) -> Figure:
     ax.set_title("(b)")
     for ax in axes:
         ax.set_xlabel("cluster size n, atoms")
+        integer_ticks(ax.xaxis)
         ax.set_ylabel(f"$E_{{bond}}$, {KCAL_PER_ATOM}")
         ax.legend(fontsize=8)
     fig.tight_layout()

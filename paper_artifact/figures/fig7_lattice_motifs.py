@@ -21,7 +21,7 @@ from paper_artifact.analysis.lattice_motifs import (
     lattice_separation_threshold,
     motif_fractions,
 )
-from paper_artifact.figures.common import contiguous_runs
+from paper_artifact.figures.common import contiguous_runs, integer_ticks
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def plot(df: pd.DataFrame) -> Figure:
             ax.set_title(f"{lattice}-{word} atoms", fontsize=10)
             ax.set_ylabel(f"fraction of {lattice}-like atoms")
             ax.set_xlabel("cluster size n, atoms")
+            integer_ticks(ax.xaxis)
             ax.set_ylim(-0.02, 1.02)
             ax.legend(fontsize=7)
     threshold = float(df["separation_threshold"].iloc[0])

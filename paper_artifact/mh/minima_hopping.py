@@ -46,7 +46,7 @@ from ase.calculators.calculator import Calculator
 from ase.io import write
 
 from paper_artifact.calculators.lbfgs import LBFGSCore
-from paper_artifact.fileio import atomic_path, atomic_write_text
+from paper_artifact.fileio import atomic_path, atomic_write_text, read_state_json
 from paper_artifact.mh.escape import (
     CountedPotential,
     escape_md,
@@ -72,6 +72,11 @@ MINIMA_FILE = "minima.extxyz"
 FINAL_STOP_REASONS = ("target_energy", "target_structure", "callback")
 SADDLE_CURVATURE_TOL = 1e-4  # eV/A^2; below minus this the point may be a saddle
 SADDLE_PUSH = 0.1  # x median NN distance: the largest atomic move off a saddle
+
+
+class CheckpointMismatchError(ValueError):
+    """A workdir's checkpoint was written for another run (atoms, start, calculator, params or
+    seed); the message names every difference."""
 
 
 @dataclass(frozen=True)
@@ -478,16 +483,36 @@ def _checkpoint(workdir: Path, key: dict, state: _State, numbers) -> None:
 
 def _load_checkpoint(workdir: Path, key: dict) -> _State | None:
     path = workdir / STATE_FILE
-    if not path.exists():
+    payload = read_state_json(path)
+    if payload is None:
         return None
-    payload = json.loads(path.read_text())
-    for name, value in key.items():
-        if payload.get(name) != value:
-            raise ValueError(
-                f"{path}: the checkpoint was written with another {name} "
-                f"({payload.get(name)!r}, now {value!r}); use a new workdir"
-            )
+    differences = _key_differences(payload, key)
+    if differences:
+        raise CheckpointMismatchError(
+            f"{path}: the checkpoint belongs to another run ({'; '.join(differences)}); "
+            "use a new workdir or delete this one"
+        )
     return _State(**payload["state"])
+
+
+def _key_differences(saved: dict, key: dict) -> list[str]:
+    """'another NAME (SAVED there, NEW now)' for every key entry that differs."""
+    found = []
+    for name, value in key.items():
+        old = saved.get(name)
+        if old == value:
+            continue
+        if name == "start":
+            found.append("another start (other positions)")
+        elif name == "params" and isinstance(old, dict):
+            found += [
+                f"another params.{field} ({old.get(field)!r} there, {new!r} now)"
+                for field, new in value.items()
+                if old.get(field) != new
+            ]
+        else:
+            found.append(f"another {name} ({old!r} there, {value!r} now)")
+    return found
 
 
 def run_minima_hopping(

@@ -30,7 +30,7 @@ from ..calculators.relax import relax, relax_many
 from ..data.filters import apply_paper_filters
 from ..data.label import label_structures
 from ..executor import TaskError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, read_state_json
 from ..mh.fingerprint import closest_distance, fingerprint, fingerprint_distance
 from ..mh.isomers import new_isomers
 from ..mh.tasks import make_tasks, merge_by_size, run_tasks
@@ -73,8 +73,8 @@ def run(ctx: StageContext) -> None:
         round_dir = ctx.work / f"round{r}"
         final_test = r == al.max_rounds + 1  # the last refit's model: tested, not grown
         record_file = round_dir / ROUND_FILE
-        if record_file.exists():
-            record = json.loads(record_file.read_text())
+        record = read_state_json(record_file)
+        if record is not None:
             ctx.log(f"round {r}: resumed from checkpoint")
         else:
             record = test_target(ctx, r, round_dir, model_xml, known, len(train))

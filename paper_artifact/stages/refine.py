@@ -20,9 +20,7 @@ from ..units import binding_energy_per_atom_kcal
 from .common import reference_atom_energy, reference_factory
 
 
-def relax_all(
-    ctx: StageContext, structures: list[Atoms], labels: list[str], calc_factory
-) -> list:
+def relax_all(ctx: StageContext, structures: list[Atoms], labels: list[str], calc_factory) -> list:
     ctx.log(f"relaxing {len(structures)} structures with the reference calculator")
     refine = ctx.cfg.refine
     return relax_many(structures, labels, calc_factory, refine.fmax, refine.max_steps, ctx.map)
@@ -120,6 +118,7 @@ def compare_with_known(
             rows.append({"n_atoms": n, "status": f"failed: {result.message}"})
             continue
         relaxed[n] = result["atoms"]
+        relaxed[n].calc = None  # the energy goes to info, written once to extxyz
         relaxed[n].info["energy"] = result["energy_ev"]
         ours = refined_gm[n]
         ours_e = binding_energy_per_atom_kcal(ours.info["energy"], n, e_atom)
@@ -163,6 +162,7 @@ def run(ctx: StageContext) -> None:
     write(ctx.out / paths.REFINE_GM, [gm[n] for n in sorted(gm)], format="extxyz")
     known_table, known = compare_with_known(ctx, gm, factory, e_atom)
     known_table.to_csv(ctx.out / paths.REFINE_KNOWN, index=False)
+    write(ctx.out / paths.REFINE_KNOWN_GM, [known[n] for n in sorted(known)], format="extxyz")
     gap_gm = {len(a): a for a in read(ctx.input("go", paths.GO_GM), ":")}
     summary = go_table(
         pd.read_csv(ctx.input("go", paths.GO_SUMMARY)),
