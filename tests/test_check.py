@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from ase.io import write
+from ase.io import read, write
 from scipy.spatial.transform import Rotation
 
-from paper_artifact.check import aligned_rmsd, check_run
+from paper_artifact.check import check_run
 from paper_artifact.config import load_config
 from paper_artifact.structures import random_cluster
 
@@ -50,7 +50,7 @@ def write_expected(expected):
                 "kind": "extxyz",
                 "reason": "test",
                 "energy_ev": 0.001,
-                "rmsd_angstrom": 0.01,
+                "fingerprint_distance": 0.001,
             },
         ]
     }
@@ -95,13 +95,22 @@ def test_missing_file_and_no_expected(cfg, tmp_path):
     assert not empty.passed and "nothing was checked" in empty.render()
 
 
-def test_aligned_rmsd_ignores_rotation_translation_and_labels():
-    a = random_cluster(25, np.random.default_rng(3)).positions
-    rot = Rotation.random(random_state=4).as_matrix()
-    b = (a @ rot.T)[np.random.default_rng(5).permutation(25)] + 2.0
-    assert aligned_rmsd(a, b) < 1e-8
-    other = random_cluster(25, np.random.default_rng(9)).positions
-    assert aligned_rmsd(a, other) > 0.3
+def test_same_structure_in_another_orientation_and_order_is_the_same_minimum(cfg, tmp_path):
+    # A near-spherical cluster rotated, relabelled and shifted: the aligned-RMSD search it
+    # replaced found 1.25 A for two orientations of one Mg26 minimum.
+    expected, run = tmp_path / "expected", tmp_path / "run"
+    write_gm_expected(expected)
+    write_gm_run(run, {})
+    frames = read(run / "go" / "gm.extxyz", ":")
+    for atoms in frames:
+        atoms.positions = atoms.positions @ Rotation.random(random_state=4).as_matrix().T + 2.0
+        order = np.random.default_rng(5).permutation(len(atoms))
+        atoms.positions = atoms.positions[order]
+    write(run / "go" / "gm.extxyz", frames, format="extxyz")
+    report = check_run(cfg, run, expected)
+    assert report.passed, report.render()
+    distances = [float(f.got) for f in report.findings if "fingerprint" in f.item]
+    assert len(distances) == 2 and max(distances) < 1e-8
 
 
 def write_gm_run(root, shifts: dict[int, float], found: bool = True, swap_size: int | None = None):
@@ -125,7 +134,7 @@ def write_gm_expected(expected):
     specs = {
         "files": [
             {"file": "go/gm.extxyz", "kind": "global_minima", "reason": "test",
-             "energy_ev": 0.001, "rmsd_angstrom": 0.05},
+             "energy_ev": 0.001, "fingerprint_distance": 0.001},
             {"file": "go/table.csv", "kind": "csv", "reason": "test", "key": ["n_atoms"],
              "abs": 0.001, "ignore": ["wall_seconds"], "better": {"found": "higher"}},
         ]
@@ -150,7 +159,7 @@ def test_higher_or_different_global_minimum_is_a_regression(cfg, tmp_path):
     ]
     write_gm_run(tmp_path / "run2", {}, swap_size=8)  # same energy, another structure
     failures = check_run(cfg, tmp_path / "run2", tmp_path / "expected").failures
-    assert [f.item for f in failures] == ["Mg8 GM: aligned RMSD"]
+    assert [f.item for f in failures] == ["Mg8 GM: fingerprint distance"]
 
 
 def test_a_known_gm_no_longer_found_fails_and_newly_found_improves(cfg, tmp_path):
