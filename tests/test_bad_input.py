@@ -434,3 +434,47 @@ def test_run_with_only_bad_dataset_frames_says_so_and_saves_the_reasons(tmp_path
         [3, "missing_energy"],
     ]
     assert not (out / "data").exists()
+
+
+def _stage_structures():
+    good = Atoms("Mg2", positions=[[0, 0, 0], [0, 0, 3.1]])
+    copper = Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 2.5]])
+    overlapping = Atoms("Mg2", positions=[[0, 0, 0], [0, 0, 0.1]])
+    return [good, copper, overlapping]
+
+
+class CountingFactory:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self):
+        from paper_artifact.calculators.gupta import Gupta
+
+        self.calls += 1
+        return Gupta()
+
+
+def test_stage_labelling_refuses_what_the_reference_cannot_take():
+    from paper_artifact.data.label import label_structures
+
+    factory = CountingFactory()
+    result = label_structures(_stage_structures(), factory, rules=rules_for("gupta", 2))
+    assert len(result.labelled) == 1 and factory.calls == 1
+    reasons = dict(zip(result.failures["index"], result.failures["error"], strict=True))
+    assert "unsupported_element: contains Cu; gupta takes only Mg" in reasons[1]
+    assert "overlapping_atoms" in reasons[2] and "frame 2" in reasons[2]
+
+
+def test_stage_relaxations_refuse_what_the_reference_cannot_take():
+    from paper_artifact.calculators.relax import relax_many
+    from paper_artifact.executor import TaskError, open_executor
+
+    factory = CountingFactory()
+    labels = ["good", "copper", "overlapping"]
+    with open_executor() as executor:
+        results = relax_many(
+            _stage_structures(), labels, factory, 0.05, 50, executor.map, rules_for("gupta", 2)
+        )
+    assert not isinstance(results[0], TaskError) and factory.calls == 1
+    assert isinstance(results[1], TaskError) and "copper" in results[1].message
+    assert isinstance(results[2], TaskError) and "overlapping_atoms" in results[2].message

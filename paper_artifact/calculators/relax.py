@@ -24,6 +24,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.optimize import BFGS, FIRE, LBFGS
 from ase.units import Bohr, Hartree
 
+from ..validation import StructureRules, validate_structure
 from .lbfgs import ScaledLBFGS
 
 GAUSSIAN_DEFAULT_FMAX = 0.00045 * Hartree / Bohr  # eV/A (= 0.02314)
@@ -73,12 +74,15 @@ class RelaxTask:
     fmax: float
     steps: int
     label: str
+    rules: StructureRules | None = None
 
 
 def relax_task(task: RelaxTask) -> dict:
     """atoms (relaxed, SinglePointCalculator), energy_ev, converged, n_steps, fragments."""
     from ..mh.escape import median_nearest_neighbour, n_fragments
 
+    if task.rules is not None:
+        validate_structure(task.atoms, task.rules, file=task.label)
     atoms = Atoms(task.atoms.numbers, positions=task.atoms.positions, info={"label": task.label})
     result = relax(atoms, task.calc_factory(), fmax=task.fmax, steps=task.steps)
     cutoff = FRAGMENT_FACTOR * median_nearest_neighbour(task.atoms.positions)
@@ -98,11 +102,13 @@ def relax_many(
     fmax: float,
     steps: int,
     map_fn: Callable,
+    rules: StructureRules | None = None,
 ) -> list:
     """Relax every structure through map_fn (an executor's map); a failure comes back as the
-    executor's TaskError in place of the result."""
+    executor's TaskError in place of the result; with `rules`, so is a structure the calculator
+    cannot take (validation.rules_for)."""
     tasks = [
-        RelaxTask(a, calc_factory, fmax, steps, label)
+        RelaxTask(a, calc_factory, fmax, steps, label, rules)
         for a, label in zip(structures, labels, strict=True)
     ]
     return map_fn(relax_task, tasks, labels=list(labels), on_error="return", desc="relaxations")

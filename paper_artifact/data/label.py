@@ -18,6 +18,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY
+from paper_artifact.validation import StructureRules, validate_structure
 
 FAILURE_COLUMNS = ["index", "label", "error"]
 PROGRESS_REPORTS = 20  # progress lines per call, at most (plus the final one)
@@ -50,10 +51,14 @@ def structure_label(atoms: Atoms, index: int) -> str:
     return f"{atoms.get_chemical_formula()} #{index}"
 
 
-def label_one(task: tuple[int, Atoms, Callable[[], Calculator], str | None]) -> LabelOutcome:
+def label_one(
+    task: tuple[int, Atoms, Callable[[], Calculator], str | None, StructureRules | None],
+) -> LabelOutcome:
     """Energy (and forces, when the calculator implements them) of one structure."""
-    index, atoms, calc_factory, method = task
+    index, atoms, calc_factory, method, rules = task
     try:
+        if rules is not None:
+            validate_structure(atoms, rules, frame=index)
         calc = calc_factory()
         work = atoms.copy()
         work.calc = calc
@@ -74,15 +79,17 @@ def label_structures(
     map_fn: Callable[[Callable, Iterable], Iterator] = map,
     progress: Callable[[str], None] | None = None,
     method: str | None = None,
+    rules: StructureRules | None = None,
 ) -> LabelResult:
     """Label every structure with a fresh calculator from calc_factory().
 
     Results go to info[REF_ENERGY_KEY] (eV), arrays[REF_FORCES_KEY] (eV/A) and
     info[REF_METHOD_KEY] (method, else the calculator's class name) of copies of the inputs.
     progress (e.g. a logger) gets a "labelled done/total" line about every 5 % of the tasks
-    and at the end.
+    and at the end. With `rules` (validation.rules_for) a structure the calculator cannot take
+    is a failure with the reason, and never reaches the calculator.
     """
-    tasks = [(k, atoms, calc_factory, method) for k, atoms in enumerate(atoms_list)]
+    tasks = [(k, atoms, calc_factory, method, rules) for k, atoms in enumerate(atoms_list)]
     labelled: dict[int, Atoms] = {}
     failures = []
     report_every = max(1, len(tasks) // PROGRESS_REPORTS)

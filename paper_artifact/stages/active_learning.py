@@ -40,6 +40,7 @@ from .common import (
     grid_search_for,
     reference_atom_energy,
     reference_factory,
+    reference_rules,
     stage_seed,
     write_evaluation,
 )
@@ -173,6 +174,7 @@ def reference_relaxed(ctx: StageContext, structures: list[Atoms], label: str) ->
         cfg.refine.fmax,
         cfg.refine.max_steps,
         ctx.map,
+        reference_rules(cfg),
     )
     relaxed = []
     for result in results:
@@ -272,7 +274,11 @@ def grow(
         for atoms in new_isomers(isomers.get(n, []), train, al.new_isomers_per_size, tolerance)
     ]
     labelled = label_structures(
-        candidates, reference_factory(ctx.cfg, ctx.paths), map_fn=ctx.map, progress=ctx.log
+        candidates,
+        reference_factory(ctx.cfg, ctx.paths),
+        map_fn=ctx.map,
+        progress=ctx.log,
+        rules=reference_rules(ctx.cfg),
     )
     new_train = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters).kept
     additions = [

@@ -19,6 +19,7 @@ from ..evaluation import evaluate_model
 from ..gridsearch import GridSearchResult, grid_search
 from ..paths import RunPaths
 from ..runner import StageContext
+from ..validation import StructureRules, rules_for
 
 CHEAP_CALCULATOR = "gupta"
 
@@ -35,6 +36,11 @@ def reference_factory(cfg: Config, run_paths: RunPaths, cheap: bool = False):
         return calculator_factory(CHEAP_CALCULATOR)
     cache = run_paths.cache_db if cfg.reference.use_cache else None
     return calculator_factory(cfg.reference.calculator, cfg.reference.dft, cache)
+
+
+def reference_rules(cfg: Config) -> StructureRules:
+    """What the reference calculator accepts; every structure is checked before it gets there."""
+    return rules_for(cfg.reference.calculator, min_atoms=2)
 
 
 def reference_atom_energy(cfg: Config) -> float:

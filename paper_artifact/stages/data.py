@@ -13,7 +13,7 @@ from ..data.ingest import read_many
 from ..data.label import label_structures
 from ..data.split import split_by_size, write_counts_figure, write_labelled_extxyz
 from ..runner import StageContext
-from .common import reference_atom_energy, reference_factory, stage_seed
+from .common import reference_atom_energy, reference_factory, reference_rules, stage_seed
 
 
 def run(ctx: StageContext) -> None:
@@ -41,7 +41,11 @@ def run(ctx: StageContext) -> None:
             f"labelling with '{ctx.cfg.reference.calculator}'"
         )
         labelled = label_structures(
-            candidates, reference_factory(ctx.cfg, ctx.paths), map_fn=ctx.map, progress=ctx.log
+            candidates,
+            reference_factory(ctx.cfg, ctx.paths),
+            map_fn=ctx.map,
+            progress=ctx.log,
+            rules=reference_rules(ctx.cfg),
         )
         structures += labelled.labelled
         failures = labelled.failures

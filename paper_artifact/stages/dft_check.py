@@ -24,6 +24,7 @@ from ..units import (
     HARTREE_EV,
     binding_energy_per_atom_kcal,
 )
+from ..validation import rules_for
 
 
 def single_point(task: tuple[Atoms, object]) -> float:
@@ -131,7 +132,9 @@ def dft_relaxations(ctx: StageContext, settings) -> None:
     factory = calculator_factory("dft", settings, _cache(ctx))
     e_atom = PySCFDFT(settings=settings).isolated_atom_energy()
     ctx.log(f"relaxing {len(isomers)} structures with DFT")
-    results = relax_many(isomers, labels, factory, check.fmax, check.max_steps, ctx.map)
+    results = relax_many(
+        isomers, labels, factory, check.fmax, check.max_steps, ctx.map, rules_for("dft", 2)
+    )
     rows, structures = [], []
     for rank, result in enumerate(results):
         row = {"n_atoms": n, "isomer_rank_gap": rank}

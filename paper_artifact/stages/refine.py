@@ -17,13 +17,21 @@ from ..executor import TaskError
 from ..mh.fingerprint import fingerprint, fingerprint_distance
 from ..runner import StageContext
 from ..units import binding_energy_per_atom_kcal
-from .common import reference_atom_energy, reference_factory
+from .common import reference_atom_energy, reference_factory, reference_rules
 
 
 def relax_all(ctx: StageContext, structures: list[Atoms], labels: list[str], calc_factory) -> list:
     ctx.log(f"relaxing {len(structures)} structures with the reference calculator")
     refine = ctx.cfg.refine
-    return relax_many(structures, labels, calc_factory, refine.fmax, refine.max_steps, ctx.map)
+    return relax_many(
+        structures,
+        labels,
+        calc_factory,
+        refine.fmax,
+        refine.max_steps,
+        ctx.map,
+        reference_rules(ctx.cfg),
+    )
 
 
 def refine_isomers(
