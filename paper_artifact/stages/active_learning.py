@@ -28,7 +28,6 @@ from ..calculators.factory import make_calculator
 from ..calculators.gap import SoapParams, TwoBodyParams, copy_model, run_gap_fit
 from ..calculators.relax import relax, relax_many
 from ..data.filters import apply_paper_filters
-from ..data.label import label_structures
 from ..executor import TaskError
 from ..fileio import atomic_write_text, read_state_json
 from ..mh.fingerprint import closest_distance, fingerprint, fingerprint_distance
@@ -38,6 +37,7 @@ from ..runner import StageContext
 from .common import (
     fit_settings,
     grid_search_for,
+    label_with_reference,
     reference_atom_energy,
     reference_factory,
     reference_rules,
@@ -273,13 +273,7 @@ def grow(
         for n in al.al_sizes
         for atoms in new_isomers(isomers.get(n, []), train, al.new_isomers_per_size, tolerance)
     ]
-    labelled = label_structures(
-        candidates,
-        reference_factory(ctx.cfg, ctx.paths),
-        map_fn=ctx.map,
-        progress=ctx.log,
-        rules=reference_rules(ctx.cfg),
-    )
+    labelled = label_with_reference(ctx, candidates)
     new_train = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters).kept
     additions = [
         a

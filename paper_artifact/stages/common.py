@@ -15,6 +15,7 @@ from .. import paths
 from ..calculators.factory import calculator_factory, isolated_atom_energy
 from ..calculators.gap import GapFitSettings
 from ..config import Config
+from ..data.label import LabelResult, label_structures
 from ..evaluation import evaluate_model
 from ..gridsearch import GridSearchResult, grid_search
 from ..paths import RunPaths
@@ -41,6 +42,17 @@ def reference_factory(cfg: Config, run_paths: RunPaths, cheap: bool = False):
 def reference_rules(cfg: Config) -> StructureRules:
     """What the reference calculator accepts; every structure is checked before it gets there."""
     return rules_for(cfg.reference.calculator, min_atoms=2)
+
+
+def label_with_reference(ctx: StageContext, structures: list[Atoms]) -> LabelResult:
+    """Reference energies and forces of the structures through the stage's executor."""
+    return label_structures(
+        structures,
+        reference_factory(ctx.cfg, ctx.paths),
+        map_fn=ctx.map,
+        progress=ctx.log,
+        rules=reference_rules(ctx.cfg),
+    )
 
 
 def reference_atom_energy(cfg: Config) -> float:

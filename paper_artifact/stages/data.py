@@ -10,10 +10,9 @@ from ..data import DataError
 from ..data.filters import apply_paper_filters
 from ..data.generate import generate_candidates
 from ..data.ingest import read_many
-from ..data.label import label_structures
 from ..data.split import split_by_size, write_counts_figure, write_labelled_extxyz
 from ..runner import StageContext
-from .common import reference_atom_energy, reference_factory, reference_rules, stage_seed
+from .common import label_with_reference, reference_atom_energy, reference_factory, stage_seed
 
 
 def run(ctx: StageContext) -> None:
@@ -40,13 +39,7 @@ def run(ctx: StageContext) -> None:
             f"generated {len(candidates)} candidates for sizes {list(cfg.generate_sizes)}; "
             f"labelling with '{ctx.cfg.reference.calculator}'"
         )
-        labelled = label_structures(
-            candidates,
-            reference_factory(ctx.cfg, ctx.paths),
-            map_fn=ctx.map,
-            progress=ctx.log,
-            rules=reference_rules(ctx.cfg),
-        )
+        labelled = label_with_reference(ctx, candidates)
         structures += labelled.labelled
         failures = labelled.failures
         ctx.log(f"labelled {len(labelled.labelled)}, failed {len(failures)}")
