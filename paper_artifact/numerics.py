@@ -56,8 +56,10 @@ def pin_environment(
 
 @functools.cache
 def effective_numerics() -> dict:
-    """What this process runs: the variables and the kernels of the OpenBLAS copies that numpy,
-    scipy and quippy load (imported here so that the list does not depend on what ran before)."""
+    """What this process runs: the variables, the kernels of the OpenBLAS copies that numpy, scipy
+    and quippy load (imported here so that the list does not depend on what ran before) and
+    whether numpy uses its AVX512 loops. The last two decide the numbers; the variables are how
+    they were chosen (a CPU without AVX512 needs no numpy variable for the same loops)."""
     import numpy  # noqa: F401
     import quippy  # noqa: F401
     import scipy.linalg  # noqa: F401
@@ -70,8 +72,11 @@ def effective_numerics() -> dict:
             if lib.get("internal_api") == "openblas"
         }
     )
+    from numpy._core._multiarray_umath import __cpu_features__
+
     return {
         "variables": {name: os.environ.get(name) for name in PINNED_VARIABLES},
         "openblas_kernels": kernels,
+        "numpy_x86_v4_loops": bool(__cpu_features__.get("X86_V4", False)),
         "pinned": pinned_values(cpu_flags()),
     }

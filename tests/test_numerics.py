@@ -50,11 +50,12 @@ def test_a_fresh_process_runs_the_pinned_kernels():
     assert kernels and all(k.endswith(":Haswell") for k in kernels)
 
 
-def _numerics(kernel="Haswell", numpy="2.4.6"):
+def _numerics(kernel="Haswell", numpy="2.4.6", avx512_loops=False):
     return {
         "numerics": {
             "variables": {"OPENBLAS_CORETYPE": kernel, "NPY_DISABLE_CPU_FEATURES": "X86_V4"},
             "openblas_kernels": [f"libopenblas.so:{kernel}"],
+            "numpy_x86_v4_loops": avx512_loops,
         },
         "packages": {"numpy": numpy, "quippy-ase": "0.10.3"},
     }
@@ -66,7 +67,16 @@ def test_same_numerics_give_no_note():
 
 
 def test_other_kernels_or_versions_are_named():
-    (note,) = numerics_notes(_numerics(), _numerics(kernel="SkylakeX", numpy="2.3.0"))
-    assert "OPENBLAS_CORETYPE Haswell -> SkylakeX" in note
+    other = _numerics(kernel="SkylakeX", numpy="2.3.0", avx512_loops=True)
+    (note,) = numerics_notes(_numerics(), other)
+    assert "['libopenblas.so:Haswell'] -> ['libopenblas.so:SkylakeX']" in note
+    assert "numpy AVX512 loops False -> True" in note
     assert "numpy 2.4.6 -> 2.3.0" in note
     assert "sparse points" in note
+
+
+def test_a_cpu_without_avx512_needs_no_numpy_variable():
+    # Same kernels and loops, only the variable that chose them is absent: no note.
+    avx2_only = _numerics()
+    avx2_only["numerics"]["variables"]["NPY_DISABLE_CPU_FEATURES"] = None
+    assert numerics_notes(_numerics(), avx2_only) == []
