@@ -28,7 +28,7 @@ from typing import Any
 
 from .config import Config
 from .configtree import PROJECT_ROOT, InputPath, to_plain, without_resources
-from .executor import Executor, open_executor
+from .executor import Executor, open_executor, pinned_threads
 from .fileio import atomic_write_text, folder_lock, read_state_json
 from .numerics import effective_numerics
 from .paths import RunPaths
@@ -264,7 +264,11 @@ class Runner:
         log(stage.description)
         start = time.perf_counter()
         try:
-            stage.run(ctx)
+            # Work a stage does outside ctx.map gets the tasks' thread count too: OpenBLAS rounds
+            # differently with 2 threads than with 1 (the host's data stage, run with 2, differed
+            # from the container's in the last bit of 21 Mg25 labels).
+            with pinned_threads(self.cfg.executor.omp_threads):
+                stage.run(ctx)
         finally:
             ctx.close()
         seconds = time.perf_counter() - start

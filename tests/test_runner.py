@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -216,3 +217,24 @@ def test_damaged_marker_and_manifest_are_named_and_redone(cfg, tmp_path, capsys)
     assert f"{marker} is damaged" in err and "manifest.json is damaged" in err
     assert record.skipped == ["a"] and record.executed == ["b"]
     assert json.loads((run_dir / "manifest.json").read_text())["seed"] == 7
+
+
+SEEN_THREADS = []
+
+
+def stage_reads_threads(ctx):
+    from threadpoolctl import threadpool_info
+
+    blas = [lib["num_threads"] for lib in threadpool_info() if lib["internal_api"] == "openblas"]
+    SEEN_THREADS.append((os.environ.get("OPENBLAS_NUM_THREADS"), blas))
+
+
+def test_stage_work_outside_map_runs_with_the_task_thread_count(tmp_path):
+    import numpy  # noqa: F401 - loads numpy's OpenBLAS before the stage runs
+
+    path = tmp_path / "threads.yaml"
+    path.write_text("seed: 1\nexecutor:\n  omp_threads: 1\n")
+    stages = [Stage("t", "reads its thread pools", stage_reads_threads, ("executor",))]
+    Runner(load_config(path), stages, tmp_path / "run", log=lambda m: None).run()
+    env_value, blas_threads = SEEN_THREADS[-1]
+    assert env_value == "1" and blas_threads and set(blas_threads) == {1}
