@@ -25,6 +25,7 @@ VOLATILE = {
 }  # fmt: skip
 SKIPPED_SUFFIXES = {".log", ".pdf", ".xml", ".txt", ".md"}
 SKIPPED_NAMES = {"manifest.json"}
+SKIPPED_DIRS = {"runinfo"}  # Parsl logs and submit scripts
 
 
 def _drop(value):
@@ -54,7 +55,11 @@ def run_digest(run_dir: Path) -> dict[str, str]:
     sparse_index: dict[Path, int] = {}
     for path in sorted(run_dir.rglob("*")):
         relative = path.relative_to(run_dir)
-        if not path.is_file() or relative.parts[0].startswith("."):
+        if (
+            not path.is_file()
+            or relative.parts[0].startswith(".")
+            or relative.parts[0] in SKIPPED_DIRS
+        ):
             continue
         if path.suffix in SKIPPED_SUFFIXES or path.name in SKIPPED_NAMES:
             continue
