@@ -327,7 +327,7 @@ def first_hop(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(
     ("change", "difference"),
     [
-        (["--seed", "1"], "another seed ('0()' there, '1()' now)"),
+        (["--seed", "1"], "another seed (0 there, 1 now)"),
         (["--calculator", "gupta"], "another calculator ('lj' there, 'gupta' now)"),
         (["--mdmin", "3"], "another params.mdmin (2 there, 3 now)"),
         (["--atoms", "6"], "another symbols"),

@@ -495,6 +495,14 @@ def _load_checkpoint(workdir: Path, key: dict) -> _State | None:
     return _State(**payload["state"])
 
 
+def _seed_text(key_value: str | None) -> str:
+    """The checkpoint's seed entry (entropy followed by the spawn key) for a message."""
+    if not key_value:
+        return "none"
+    entropy, _, spawn = key_value.partition("(")
+    return entropy if spawn == ")" else f"{entropy}, spawned ({spawn}"
+
+
 def _key_differences(saved: dict, key: dict) -> list[str]:
     """'another NAME (SAVED there, NEW now)' for every key entry that differs."""
     found = []
@@ -504,6 +512,8 @@ def _key_differences(saved: dict, key: dict) -> list[str]:
             continue
         if name == "start":
             found.append("another start (other positions)")
+        elif name == "seed":
+            found.append(f"another seed ({_seed_text(old)} there, {_seed_text(value)} now)")
         elif name == "params" and isinstance(old, dict):
             found += [
                 f"another params.{field} ({old.get(field)!r} there, {new!r} now)"
