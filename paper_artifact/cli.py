@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from . import paths
-from .calculators.factory import SPEC_HELP
+from .calculators.factory import SPEC_HELP, parse_spec
 from .calculators.relax import GAUSSIAN_DEFAULT_FMAX
 
 DESCRIPTION = """\
@@ -29,11 +29,10 @@ Outputs go to results/<profile>/ (one folder per stage, manifest.json, check and
 
 
 def _calculator_spec(text: str) -> str:
-    kind, _, model = text.partition(":")
-    if kind not in ("gupta", "lj", "dft", "gap") or bool(model) != (kind == "gap"):
-        raise argparse.ArgumentTypeError(f"unknown calculator '{text}' (use {SPEC_HELP})")
-    if kind == "gap" and not Path(model).is_file():
-        raise argparse.ArgumentTypeError(f"GAP model file '{model}' not found")
+    try:
+        parse_spec(text)
+    except (ValueError, FileNotFoundError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     return text
 
 

@@ -18,10 +18,21 @@ LJ_NO_SHIFT_CUTOFF = 1.0e3  # sigma units; beyond every pair distance, so energi
 SPEC_HELP = "gupta | dft | lj | gap:MODEL.xml"
 
 
+def parse_spec(spec: str) -> tuple[str, str]:
+    """(kind, argument) of a calculator spec; ValueError for an unknown one, FileNotFoundError
+    for a GAP whose model file is missing."""
+    kind, _, argument = spec.partition(":")
+    if kind not in ("gupta", "dft", "lj", "gap") or bool(argument) != (kind == "gap"):
+        raise ValueError(f"unknown calculator '{spec}' (use {SPEC_HELP})")
+    if kind == "gap" and not Path(argument).is_file():
+        raise FileNotFoundError(f"calculator '{spec}': GAP model file not found")
+    return kind, argument
+
+
 def make_calculator(
     spec: str, dft: DFTSettings | None = None, cache_path: str | Path | None = None
 ) -> Calculator:
-    kind, _, argument = spec.partition(":")
+    kind, argument = parse_spec(spec)
     if kind == "gupta":
         from .gupta import Gupta
 
@@ -39,13 +50,9 @@ def make_calculator(
         if cache_path:
             return CachedCalculator(calc, EnergyCache(cache_path), settings.cache_key())
         return calc
-    if kind == "gap":
-        from .gap import load_gap
+    from .gap import load_gap
 
-        if not argument or not Path(argument).exists():
-            raise FileNotFoundError(f"calculator '{spec}': GAP model file not found")
-        return load_gap(argument)
-    raise ValueError(f"unknown calculator '{spec}' (use {SPEC_HELP})")
+    return load_gap(argument)
 
 
 def calculator_id(spec: str) -> str:
