@@ -86,3 +86,13 @@ def test_core_does_not_depend_on_the_orientation():
 def test_exposed_fraction_must_be_a_fraction():
     with pytest.raises(ValueError, match="min_exposed_fraction"):
         surface_mask(mackay(2), CoreParams(min_exposed_fraction=1.5))
+
+
+def test_round_off_within_one_shell_is_no_step():
+    # Mg13's 12 shell atoms at one distance up to relaxation noise: the biggest of those noise
+    # steps moved from atom 12 to atom 2 with another BLAS kernel.
+    shell = 3.1 + np.array([0.0, 3e-6, 1e-6, 2e-6, 0.0, 4e-6, 1e-6, 0.0, 2e-6, 1e-6, 3e-6, 0.0])
+    profile = np.sort(np.concatenate([[0.0], shell]))
+    assert largest_step(profile, (3.0, 5.0), min_height=0.05) == (0, 0.0)
+    real = np.concatenate([profile, [4.2, 4.3]])
+    assert largest_step(real, (3.0, 5.0), min_height=0.05)[0] == 13

@@ -36,6 +36,10 @@ class CoreParams:
     n_sphere_points: int = 2000  # test points per atom (Fibonacci sphere)
     min_exposed_fraction: float = 0.02  # of the test points, for a surface atom
     step_window: tuple[float, float] = (3.0, 5.0)  # Angstrom, where to look for the profile step
+    # Angstrom; a smaller step is round-off within one shell (measured: Mg12/Mg13 GMs 2e-5 and
+    # 1e-6, whose position flipped from 12 to 2 atoms with another BLAS kernel; real steps of the
+    # smoke/default GMs 0.34-1.1)
+    min_step_height: float = 0.05
 
 
 def com_distances(atoms: Atoms) -> np.ndarray:
@@ -94,11 +98,14 @@ def core_size(atoms: Atoms, params: CoreParams = CoreParams()) -> int:
     return int(len(core_indices(atoms, params)))
 
 
-def largest_step(sorted_distances: np.ndarray, window: tuple[float, float]) -> tuple[int, float]:
+def largest_step(
+    sorted_distances: np.ndarray, window: tuple[float, float], min_height: float = 0.0
+) -> tuple[int, float]:
     """The biggest jump between consecutive sorted COM distances whose lower end is in window.
 
     Returns (number of atoms before the jump, jump height in Angstrom); (0, 0.0) when no pair of
-    consecutive distances starts inside the window.
+    consecutive distances starts inside the window, or when the biggest jump is below min_height
+    (then it is round-off between atoms of one shell, and which one is biggest is chance).
     """
     steps = np.diff(sorted_distances)
     lower = sorted_distances[:-1]
@@ -106,4 +113,6 @@ def largest_step(sorted_distances: np.ndarray, window: tuple[float, float]) -> t
     if len(inside) == 0:
         return 0, 0.0
     best = inside[np.argmax(steps[inside])]
+    if steps[best] < min_height:
+        return 0, 0.0
     return int(best + 1), float(steps[best])

@@ -33,7 +33,7 @@ def compute(gms: Mapping[int, Atoms], params: CoreParams | None = None) -> pd.Da
         if len(atoms) != n:
             raise ValueError(f"Figure 5: structure for size {n} has {len(atoms)} atoms")
         profile = sorted_com_distances(atoms)
-        step_after, step_height = largest_step(profile, params.step_window)
+        step_after, step_height = largest_step(profile, params.step_window, params.min_step_height)
         frames.append(
             pd.DataFrame(
                 {
