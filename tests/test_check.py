@@ -192,3 +192,16 @@ def test_rows_query_limits_the_csv_comparison(cfg, tmp_path):
     report = check_run(cfg, tmp_path / "run", tmp_path / "expected")
     items = [f.item for f in report.findings]
     assert report.passed and items == ["n_atoms=8: kind", "n_atoms=8: n_atoms", "n_atoms=8: e"]
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default"])
+def test_stored_expected_results_hold_every_promise(profile):
+    """A promise added to promises.yaml but not stored would never be compared."""
+    from paper_artifact.check import load_specs
+    from paper_artifact.config import load_profile
+    from paper_artifact.paths import expected_dir
+    from paper_artifact.promises import promised_specs
+
+    stored = load_specs(expected_dir(profile))
+    assert stored == promised_specs(load_profile(profile))
+    assert all((expected_dir(profile) / spec.file).is_file() for spec in stored)
