@@ -160,6 +160,33 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("run_dir", type=Path)
     digest.add_argument("--compare", type=Path, help="a digest file to compare with (exit 1)")
 
+    labels = sub.add_parser(
+        "labels", help="ship a run's reference labels (export) and recompute a sample (verify)"
+    )
+    labels_sub = labels.add_subparsers(dest="labels_command", required=True, metavar="ACTION")
+    export = labels_sub.add_parser(
+        "export", help="write a run folder's cached reference labels to an extxyz + JSON summary"
+    )
+    export.add_argument("run_dir", type=Path, help="run folder (its .cache/ holds the labels)")
+    export.add_argument("--to", required=True, type=Path, metavar="FILE", help="extxyz to write")
+    export.add_argument("--description", default="", help="one line stored in the summary")
+    verify = labels_sub.add_parser(
+        "verify",
+        help="recompute a seeded sample of a profile's stored labels with its reference method",
+    )
+    _add_run_dir(verify)
+    verify.add_argument(
+        "--labels", type=Path, help="label file (default: the profile's reference.stored_labels)"
+    )
+    amount = verify.add_mutually_exclusive_group()
+    amount.add_argument(
+        "--sample", type=_at_least(1), default=5, help="how many labels (default: 5)"
+    )
+    amount.add_argument("--all", action="store_true", help="recompute every stored label")
+    verify.add_argument(
+        "--seed", type=_at_least(0), help="sample seed (default: the profile's seed)"
+    )
+
     hop = sub.add_parser("hop", help="one minima-hopping run; writes every minimum found")
     hop.add_argument("--calculator", required=True, type=_calculator_spec, help=SPEC_HELP)
     start = hop.add_mutually_exclusive_group(required=True)
@@ -258,6 +285,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .digest import digest_command
 
         return digest_command(args.run_dir, args.compare)
+
+    if args.command == "labels" and args.labels_command == "export":
+        from .calculators.label_store import export_labels
+
+        summary = export_labels(args.run_dir / ".cache" / paths.CACHE_DB, args.to, args.description)
+        print(f"wrote {summary['labels']} labels ({summary['cpu_hours']} CPU hours) to {args.to}")
+        return 0
+    if args.command == "labels":
+        from .commands import verify_labels_command
+
+        cfg, _ = _load(args)
+        return verify_labels_command(cfg, args.labels, None if args.all else args.sample, args.seed)
 
     from .stages import STAGES
 

@@ -1,4 +1,5 @@
-"""The `energy` and `hop` commands: any calculator on any structure file, one MH run."""
+"""The `energy`, `hop` and `labels verify` commands: any calculator on any structure file, one MH
+run, a recomputed sample of a profile's shipped reference labels."""
 
 from __future__ import annotations
 
@@ -221,3 +222,48 @@ def _hop(args: argparse.Namespace) -> int:
         f"{len(result.minima)} minima in {out / 'minima.extxyz'}"
     )
     return 0
+
+
+def label_tolerances(settings: DFTSettings) -> tuple[float, float]:
+    """(energy eV, force eV/A) within which a recomputed DFT label must agree: the SCF's own
+    thresholds (conv_tol on the energy, the orbital-gradient threshold on forces), since a fresh
+    initial guess converges to another point inside them."""
+    from ase.units import Bohr, Hartree
+
+    gradient = settings.conv_tol_grad or float(np.sqrt(settings.conv_tol))
+    return settings.conv_tol * Hartree, gradient * Hartree / Bohr
+
+
+def verify_labels_command(cfg, labels: Path | None, sample: int | None, seed: int | None) -> int:
+    """Recompute stored labels with the profile's reference method; exit 1 if any differs."""
+    from .calculators.label_store import read_labels, sample_labels, verify_labels
+
+    labels = labels or (cfg.reference.stored_labels and cfg.reference.stored_labels.resolve())
+    if not labels:
+        print(
+            f"error: profile {cfg.profile} has no reference.stored_labels; pass --labels",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    settings_key = cfg.reference.dft.cache_key()
+    rows = sample_labels(
+        read_labels(Path(labels)), settings_key, sample, cfg.seed if seed is None else seed
+    )
+    if not rows:
+        print(f"error: {labels} has no labels made with the profile's settings", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    energy_tol, force_tol = label_tolerances(cfg.reference.dft)
+    print(
+        f"recomputing {len(rows)} stored labels of {labels} with PySCF "
+        f"(tolerances: {energy_tol:.2g} eV, {force_tol:.2g} eV/A)"
+    )
+    calculator = make_calculator("dft", cfg.reference.dft)
+    checks = verify_labels(rows, calculator, energy_tol, force_tol)
+    failed = [c for c in checks if not c.passed]
+    worst_e = max(c.energy_difference_ev for c in checks)
+    worst_f = max(c.max_force_difference for c in checks)
+    print(
+        f"{len(checks) - len(failed)} of {len(checks)} labels reproduced; largest |dE| "
+        f"{worst_e:.2e} eV, largest |dF| {worst_f:.2e} eV/A"
+    )
+    return 1 if failed else 0

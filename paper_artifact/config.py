@@ -37,6 +37,14 @@ class ReferenceConfig:
     calculator: Literal["gupta", "dft"] = "gupta"
     use_cache: bool = True
     dft: DFTSettings = field(default_factory=DFTSettings)
+    # DFT labels shipped with the project (calculators/label_store.py), seeded into the run cache
+    stored_labels: InputPath | None = None
+
+    def __post_init__(self) -> None:
+        if self.stored_labels is not None and not (self.calculator == "dft" and self.use_cache):
+            raise ConfigError(
+                "reference.stored_labels needs reference.calculator: dft and use_cache: true"
+            )
 
 
 @dataclass(frozen=True)

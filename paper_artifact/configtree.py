@@ -29,11 +29,13 @@ class InputPath(str):
 
 
 # Settings that change how a result is reached (threads, memory, the SCF fallback ladder, the
-# executable), not the result: left out of stage keys, grid-point ids and the DFT cache key.
+# executable, labels served from a shipped file), not the result: left out of stage keys,
+# grid-point ids and the DFT cache key.
 RESOURCE_FIELDS = frozenset(
     {
         "threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads", "gap_fit_executable",
         "smearing_sigma", "level_shift", "damping", "max_cycle", "reuse_density_max_shift",
+        "stored_labels",
     }
 )  # fmt: skip
 

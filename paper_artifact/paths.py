@@ -54,7 +54,7 @@ class RunPaths:
 
     @property
     def cache_db(self) -> Path:
-        return self.root / ".cache" / "reference_energies.sqlite"
+        return self.root / ".cache" / CACHE_DB
 
     @property
     def check_report(self) -> Path:
@@ -70,6 +70,7 @@ class RunPaths:
 
 
 # File names inside each stage folder.
+CACHE_DB = "reference_energies.sqlite"  # in <run>/.cache/
 DATA_TRAIN = "train.extxyz"
 DATA_TEST = "test.extxyz"
 DATA_EXTERNAL_TEST = "external_test.extxyz"

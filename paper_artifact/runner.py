@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .configtree import PROJECT_ROOT, InputPath, to_plain, without_resources
+from .configtree import PROJECT_ROOT, RESOURCE_FIELDS, InputPath, to_plain, without_resources
 from .executor import Executor, open_executor, pinned_threads
 from .fileio import atomic_write_text, folder_lock, read_state_json
 from .numerics import effective_numerics
@@ -122,11 +122,17 @@ def hash_tree(path: Path) -> str:
 
 
 def input_files(obj) -> list[InputPath]:
-    """Every InputPath in a config subtree (their contents are part of a stage's key)."""
+    """Every InputPath in a config subtree but resource fields (their contents are part of a
+    stage's key)."""
     if isinstance(obj, InputPath):
         return [obj]
     if dataclasses.is_dataclass(obj):
-        return [p for f in dataclasses.fields(obj) for p in input_files(getattr(obj, f.name))]
+        return [
+            p
+            for f in dataclasses.fields(obj)
+            if f.name not in RESOURCE_FIELDS
+            for p in input_files(getattr(obj, f.name))
+        ]
     if isinstance(obj, tuple | list):
         return [p for item in obj for p in input_files(item)]
     return []

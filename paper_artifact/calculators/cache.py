@@ -9,12 +9,17 @@ opened per operation, so an EnergyCache object is safe to use after fork.
 
 Key = sha256 of (atomic numbers, positions rounded to 1e-6 Angstrom, method settings string).
 Positions are rounded to integer micro-Angstrom before hashing, so -0.0 and 0.0 hash equally.
+Each row also keeps how it was computed (`provenance`: CPU and wall seconds, program version), so
+the rows of a run can be shipped as labels (label_store.py) and seeded into another run's cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
 POSITION_DECIMALS = 6
+FORCE_DECIMALS = 8  # extxyz's precision: shipped labels (label_store.py) give the same numbers
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -31,7 +37,8 @@ CREATE TABLE IF NOT EXISTS results (
     numbers BLOB NOT NULL,
     positions BLOB NOT NULL,
     energy REAL NOT NULL,
-    forces BLOB
+    forces BLOB,
+    provenance TEXT
 )
 """
 
@@ -47,10 +54,27 @@ def structure_key(atoms: Atoms, settings: str) -> str:
     return digest.hexdigest()
 
 
+def at_stored_precision(forces: np.ndarray) -> np.ndarray:
+    """Forces as an extxyz file stores and reads them back (FORCE_DECIMALS decimals), so a run
+    served from shipped labels sees the same numbers as the run that computed them."""
+    return np.char.mod(f"%.{FORCE_DECIMALS}f", forces).astype(float)
+
+
 @dataclass(frozen=True)
 class CachedResult:
     energy: float  # eV
     forces: np.ndarray | None  # eV/Angstrom, shape (n_atoms, 3)
+
+
+@dataclass(frozen=True)
+class CacheRow:
+    key: str
+    settings: str
+    numbers: np.ndarray
+    positions: np.ndarray  # Angstrom, full precision
+    energy: float  # eV
+    forces: np.ndarray | None  # eV/Angstrom
+    provenance: dict
 
 
 class EnergyCache:
@@ -64,6 +88,9 @@ class EnergyCache:
         try:
             with connection:
                 connection.execute(_SCHEMA)
+                columns = {row[1] for row in connection.execute("PRAGMA table_info(results)")}
+                if "provenance" not in columns:  # a cache written before provenance was kept
+                    connection.execute("ALTER TABLE results ADD COLUMN provenance TEXT")
         finally:
             connection.close()
 
@@ -90,7 +117,12 @@ class EnergyCache:
         return CachedResult(energy=float(energy), forces=forces)
 
     def put(
-        self, atoms: Atoms, settings: str, energy: float, forces: np.ndarray | None = None
+        self,
+        atoms: Atoms,
+        settings: str,
+        energy: float,
+        forces: np.ndarray | None = None,
+        provenance: dict | None = None,
     ) -> None:
         """Store (or overwrite) one result; committed atomically before returning."""
         key = structure_key(atoms, settings)
@@ -110,11 +142,65 @@ class EnergyCache:
             np.ascontiguousarray(atoms.positions, dtype=np.float64).tobytes(),
             float(energy),
             forces_blob,
+            json.dumps(provenance or {}, sort_keys=True),
         )
         connection = self._connect()
         try:
             with connection:  # one transaction: commit on success, rollback on error
-                connection.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)", row)
+                connection.execute(
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)", row
+                )
+        finally:
+            connection.close()
+
+    def rows(self) -> Iterator[CacheRow]:
+        """Every stored result, in key order."""
+        connection = self._connect()
+        try:
+            records = connection.execute(
+                "SELECT key, settings, numbers, positions, energy, forces, provenance"
+                " FROM results ORDER BY key"
+            ).fetchall()
+        finally:
+            connection.close()
+        for key, settings, numbers, positions, energy, forces, provenance in records:
+            numbers = np.frombuffer(numbers, dtype=np.int64).copy()
+            yield CacheRow(
+                key=key,
+                settings=settings,
+                numbers=numbers,
+                positions=np.frombuffer(positions, dtype=np.float64).reshape(-1, 3).copy(),
+                energy=float(energy),
+                forces=None
+                if forces is None
+                else np.frombuffer(forces, dtype=np.float64).reshape(-1, 3).copy(),
+                provenance=json.loads(provenance) if provenance else {},
+            )
+
+    def insert_missing(self, rows: list[CacheRow]) -> int:
+        """Add rows whose key is not stored yet (stored rows are kept); returns how many."""
+        connection = self._connect()
+        try:
+            with connection:
+                before = connection.total_changes
+                connection.executemany(
+                    "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            row.key,
+                            row.settings,
+                            np.ascontiguousarray(row.numbers, dtype=np.int64).tobytes(),
+                            np.ascontiguousarray(row.positions, dtype=np.float64).tobytes(),
+                            row.energy,
+                            None
+                            if row.forces is None
+                            else np.ascontiguousarray(row.forces, dtype=np.float64).tobytes(),
+                            json.dumps(row.provenance, sort_keys=True),
+                        )
+                        for row in rows
+                    ],
+                )
+                return connection.total_changes - before
         finally:
             connection.close()
 
@@ -133,6 +219,9 @@ class CachedCalculator(Calculator):
     it is part of the key. Energy-only requests are stored without forces; a later forces request
     on the same structure recomputes and overwrites the row. The wrapped calculator gets one
     calculate() per miss with everything requested, so DFT energy and forces come from one SCF.
+    A computed row keeps the CPU and wall seconds of its calculation and the wrapped calculator's
+    `provenance()` (program version, SCF path) when it has one. Forces are kept at
+    FORCE_DECIMALS decimals (1e-8 eV/A, far below SCF noise).
     """
 
     implemented_properties = ("energy", "forces")
@@ -157,10 +246,17 @@ class CachedCalculator(Calculator):
             return
         self.misses += 1
         wanted = ["energy", "forces"] if want_forces else ["energy"]
+        cpu, wall = time.process_time(), time.perf_counter()
         self.calc.calculate(self.atoms.copy(), wanted, all_changes)
+        provenance = {
+            "cpu_seconds": round(time.process_time() - cpu, 3),
+            "wall_seconds": round(time.perf_counter() - wall, 3),
+        }
+        if hasattr(self.calc, "provenance"):
+            provenance.update(self.calc.provenance())
         energy = float(self.calc.results["energy"])
-        forces = np.array(self.calc.results["forces"]) if want_forces else None
-        self.cache.put(self.atoms, self.settings, energy, forces)
+        forces = at_stored_precision(self.calc.results["forces"]) if want_forces else None
+        self.cache.put(self.atoms, self.settings, energy, forces, provenance)
         self.results = {"energy": energy}
         if forces is not None:
             self.results["forces"] = forces

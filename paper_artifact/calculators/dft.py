@@ -238,6 +238,16 @@ class PySCFDFT(Calculator):
         if forces is not None:
             self.results["forces"] = forces
 
+    def provenance(self) -> dict:
+        """How the last result was computed (stored with cached labels)."""
+        import pyscf
+
+        return {
+            "program": f"PySCF {pyscf.__version__}",
+            "initial_guess": self.last_initial_guess,
+            "scf": self.last_scf_log,
+        }
+
     def isolated_atom_energy(self, symbol: str = "Mg", spin: int = 0) -> float:
         """E(atom) in eV, same settings (closed-shell singlet for Mg); cached per settings."""
         atom_settings = replace(self.settings, spin=spin, charge=0)

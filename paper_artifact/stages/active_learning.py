@@ -170,7 +170,7 @@ def reference_relaxed(ctx: StageContext, structures: list[Atoms], label: str) ->
     results = relax_many(
         structures,
         labels,
-        reference_factory(cfg, ctx.paths),
+        reference_factory(ctx),
         cfg.refine.fmax,
         cfg.refine.max_steps,
         ctx.map,

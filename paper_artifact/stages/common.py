@@ -14,11 +14,11 @@ from ase.io import read
 from .. import paths
 from ..calculators.factory import calculator_factory, isolated_atom_energy
 from ..calculators.gap import GapFitSettings
+from ..calculators.label_store import seed_cache
 from ..config import Config
 from ..data.label import LabelResult, label_structures
 from ..evaluation import evaluate_model
 from ..gridsearch import GridSearchResult, grid_search
-from ..paths import RunPaths
 from ..runner import StageContext
 from ..validation import StructureRules, rules_for
 
@@ -32,11 +32,24 @@ def stage_seed(cfg: Config, stage: str, *identity: int) -> int:
     return int(sequence.generate_state(1)[0])
 
 
-def reference_factory(cfg: Config, run_paths: RunPaths, cheap: bool = False):
+def reference_cache(ctx: StageContext) -> Path | None:
+    """The run's reference cache, first seeded with the profile's shipped labels."""
+    reference = ctx.cfg.reference
+    if not reference.use_cache:
+        return None
+    if reference.stored_labels is not None:
+        labels = reference.stored_labels.resolve()
+        added, usable = seed_cache(ctx.paths.cache_db, labels, reference.dft.cache_key())
+        if added:
+            ctx.log(f"{added} stored labels from {labels} added to the run cache ({usable} usable)")
+    return ctx.paths.cache_db
+
+
+def reference_factory(ctx: StageContext, cheap: bool = False):
     if cheap:
         return calculator_factory(CHEAP_CALCULATOR)
-    cache = run_paths.cache_db if cfg.reference.use_cache else None
-    return calculator_factory(cfg.reference.calculator, cfg.reference.dft, cache)
+    reference = ctx.cfg.reference
+    return calculator_factory(reference.calculator, reference.dft, reference_cache(ctx))
 
 
 def reference_rules(cfg: Config) -> StructureRules:
@@ -48,7 +61,7 @@ def label_with_reference(ctx: StageContext, structures: list[Atoms]) -> LabelRes
     """Reference energies and forces of the structures through the stage's executor."""
     return label_structures(
         structures,
-        reference_factory(ctx.cfg, ctx.paths),
+        reference_factory(ctx),
         map_fn=ctx.map,
         progress=ctx.log,
         rules=reference_rules(ctx.cfg),

@@ -33,7 +33,7 @@ def run(ctx: StageContext) -> None:
             cfg.generate_sizes,
             cfg.generation,
             stage_seed(ctx.cfg, "data"),
-            reference_factory(ctx.cfg, ctx.paths, cheap=True),
+            reference_factory(ctx, cheap=True),
         )
         ctx.log(
             f"generated {len(candidates)} candidates for sizes {list(cfg.generate_sizes)}; "

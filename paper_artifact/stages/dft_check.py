@@ -25,6 +25,7 @@ from ..units import (
     binding_energy_per_atom_kcal,
 )
 from ..validation import rules_for
+from .common import reference_cache
 
 
 def single_point(task: tuple[Atoms, object]) -> float:
@@ -52,8 +53,6 @@ def run(ctx: StageContext) -> None:
         dft_relaxations(ctx, dataclasses.replace(settings, density_fit=check.relax_density_fit))
 
 
-def _cache(ctx: StageContext):
-    return ctx.paths.cache_db if ctx.cfg.reference.use_cache else None
 
 
 def atom_energy(ctx: StageContext, settings) -> float:
@@ -81,7 +80,7 @@ def atom_energy(ctx: StageContext, settings) -> float:
 def gaussian_mg13(ctx: StageContext, settings, e_atom: float) -> None:
     """Single points of the lowest Gaussian Mg13 minima, E_bond against Gaussian's."""
     check = ctx.cfg.dft_check
-    factory = calculator_factory("dft", settings, _cache(ctx))
+    factory = calculator_factory("dft", settings, reference_cache(ctx))
     minima = read_lowest_distinct_minima(check.mg13_count, check.mg13_minima.resolve())
     ctx.log(f"single points of {len(minima)} Gaussian Mg13 minima")
     energies = ctx.map(
@@ -129,7 +128,7 @@ def dft_relaxations(ctx: StageContext, settings) -> None:
     n = check.refine_size
     isomers = read(ctx.input("go", paths.go_lowest(n)), f":{check.refine_count}")
     labels = [f"Mg{n} GAP isomer {i} (DFT)" for i in range(len(isomers))]
-    factory = calculator_factory("dft", settings, _cache(ctx))
+    factory = calculator_factory("dft", settings, reference_cache(ctx))
     e_atom = PySCFDFT(settings=settings).isolated_atom_energy()
     ctx.log(f"relaxing {len(isomers)} structures with DFT")
     results = relax_many(

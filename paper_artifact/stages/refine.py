@@ -153,7 +153,7 @@ def run(ctx: StageContext) -> None:
     lowest = {
         n: read(ctx.input("go", paths.go_lowest(n)), f":{cfg.refine.n_lowest}") for n in sizes
     }
-    factory = reference_factory(cfg, ctx.paths)
+    factory = reference_factory(ctx)
     table, refined, failures = refine_isomers(
         ctx, lowest, factory, e_atom, f"gap:{ctx.paths.final_model}"
     )
