@@ -63,5 +63,7 @@ fi
 "$PY" -m paper_artifact claims --profile "$PROFILE" --out "$OUT"
 status=0
 "$PY" -m paper_artifact check --profile "$PROFILE" --out "$OUT" || status=$?
+# Profiles that ship DFT labels: recompute a seeded sample of them (--all in `labels verify`).
+"$PY" -m paper_artifact labels verify --profile "$PROFILE" --out "$OUT" || status=$?
 echo "reproduce.sh: profile $PROFILE finished in $(( $(date +%s) - start )) s, check exit code $status"
 exit $status
