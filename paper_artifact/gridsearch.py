@@ -55,7 +55,7 @@ class GridSpec:
     soap_zeta: tuple[float, ...] = (4.0,)
     soap_delta: tuple[float, ...] = (0.2,)
     soap_n_sparse: tuple[int, ...] = (200,)
-    soap_sparse_method: str = "cur_points"
+    soap_sparse_method: str = "random"  # see SoapParams.sparse_method
     soap_cutoff_transition_width: float = 1.0
     two_body_cutoff: tuple[float, ...] = (5.0, 7.0)
     two_body_delta: tuple[float, ...] = (0.1, 0.5)

@@ -194,6 +194,31 @@ def test_rows_query_limits_the_csv_comparison(cfg, tmp_path):
     assert report.passed and items == ["n_atoms=8: kind", "n_atoms=8: n_atoms", "n_atoms=8: e"]
 
 
+def test_trajectory_output_is_compared_only_with_the_expected_numerics(cfg, tmp_path):
+    import json
+
+    def numerics(kernel):
+        return {
+            "numerics": {"openblas_kernels": [f"libopenblas.so:{kernel}"]},
+            "packages": {"numpy": "2.4.6"},
+        }
+
+    for folder, value in (("expected", -0.5), ("run", -0.7)):
+        (tmp_path / folder / "figures").mkdir(parents=True)
+        pd.DataFrame({"n": [8], "e": [value]}).to_csv(tmp_path / folder / "figures" / "f.csv")
+    spec = {"file": "figures/f.csv", "kind": "csv", "reason": "isomers", "key": ["n"]}
+    spec["trajectory"] = True
+    (tmp_path / "expected" / "tolerances.yaml").write_text(yaml.safe_dump({"files": [spec]}))
+    (tmp_path / "expected" / "numerics.json").write_text(json.dumps(numerics("Haswell")))
+    manifest = tmp_path / "run" / "manifest.json"
+    manifest.write_text(json.dumps(numerics("Haswell")))
+    assert not check_run(cfg, tmp_path / "run", tmp_path / "expected").passed
+    manifest.write_text(json.dumps(numerics("Prescott")))
+    report = check_run(cfg, tmp_path / "run", tmp_path / "expected")
+    assert report.passed and not report.findings
+    assert "figures/f.csv not compared: isomers" in report.render()
+
+
 @pytest.mark.parametrize("profile", ["smoke", "default"])
 def test_stored_expected_results_hold_every_promise(profile):
     """A promise added to promises.yaml but not stored would never be compared."""

@@ -76,7 +76,7 @@ def test_grid_points_are_the_product_in_field_order():
     grid = GridSpec(soap_cutoff=(4.0, 5.0), soap_n_max=(6, 8), two_body_delta=(0.1, 0.5))
     soap = grid.soap_points()
     assert [(p.cutoff, p.n_max) for p in soap] == [(4.0, 6), (4.0, 8), (5.0, 6), (5.0, 8)]
-    assert all(p.l_max == 8 and p.sparse_method == "cur_points" for p in soap)
+    assert all(p.l_max == 8 and p.sparse_method == "random" for p in soap)
     two_body = grid.two_body_points()
     assert [(p.cutoff, p.delta) for p in two_body] == [
         (5.0, 0.1),

@@ -51,7 +51,9 @@ class SoapParams:
     zeta: float = 4.0
     delta: float = 0.2
     n_sparse: int = 200
-    sparse_method: str = "cur_points"
+    # gap_fit's seeded random choice, not Banik et al.'s cur_points: CUR's randomised SVD picked
+    # other sparse points from the same file with another OpenBLAS kernel (docs/gap_fit.md)
+    sparse_method: str = "random"
     cutoff_transition_width: float = 1.0
     covariance_type: str = "dot_product"
 
