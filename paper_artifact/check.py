@@ -28,7 +28,7 @@ import json
 import math
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -432,20 +432,8 @@ def update_expected(
 def _spec_to_yaml(spec: CheckSpec) -> dict:
     out = {"file": spec.file, "kind": spec.kind, "reason": spec.reason}
     defaults = CheckSpec(file="", kind="", reason="")
-    names = (
-        "key",
-        "abs",
-        "rel",
-        "columns",
-        "ignore",
-        "energy_ev",
-        "fingerprint_distance",
-        "rms",
-        "better",
-        "rows",
-    )
-    for name in names:
+    for name in (f.name for f in fields(CheckSpec)):
         value = getattr(spec, name)
-        if value != getattr(defaults, name):
+        if name not in out and value != getattr(defaults, name):
             out[name] = list(value) if isinstance(value, tuple) else value
     return out
