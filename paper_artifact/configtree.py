@@ -34,6 +34,7 @@ RESOURCE_FIELDS = frozenset(
     {
         "threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads", "gap_fit_executable",
         "smearing_sigma", "level_shift", "damping", "max_cycle", "reuse_density_max_shift",
+        "df_incore", "diis_space",
     }
 )  # fmt: skip
 
