@@ -181,6 +181,17 @@ def test_later_ladder_rungs_reuse_the_first_df_object(monkeypatch):
     assert all(passed is first and used is first for passed, used in calls[1:])
 
 
+def test_dft_mini_settings_and_cache_key():
+    from paper_artifact.config import load_profile
+
+    settings = load_profile("dft-mini").reference.dft
+    assert settings.density_fit and settings.df_incore and settings.grid_level == 2
+    key = settings.cache_key()
+    assert replace(settings, df_incore=False, diis_space=8).cache_key() == key
+    assert replace(settings, small_rho_cutoff=0.0).cache_key() != key
+    assert replace(settings, grid_level=3).cache_key() != key
+
+
 def test_diis_space_reaches_pyscf():
     from paper_artifact.calculators.dft import build_molecule, make_scf
 
