@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--grid-level", type=int, default=DFTSettings.grid_level)
     parser.add_argument("--atom-grid", type=int, nargs=2, default=None, metavar=("RAD", "ANG"))
     parser.add_argument("--conv-tol", type=float, default=DFTSettings.conv_tol)
+    parser.add_argument("--conv-tol-grad", type=float, default=DFTSettings.conv_tol_grad)
     parser.add_argument("--xc", default=DFTSettings.xc)
     parser.add_argument("--density-fit", action="store_true")
     parser.add_argument(
@@ -135,6 +136,7 @@ def main() -> None:
         grid_level=args.grid_level,
         atom_grid=tuple(args.atom_grid) if args.atom_grid else None,
         conv_tol=args.conv_tol,
+        conv_tol_grad=args.conv_tol_grad,
         density_fit=args.density_fit,
         threads=args.threads,
         max_memory_mb=args.max_memory_mb,
