@@ -9,7 +9,8 @@ from the Gaussian minima (data/reference/mg13_bp86_631gd_minima.extxyz: rank 0, 
 rattled by 0.1 A, rank 1, ...). Variants (all single-threaded unless named so):
 
   before      configs/dft-mini.yaml's reference.dft with BEFORE (the settings before issue 16:
-              DF J recomputed from 3-centre integrals every cycle, grid level 3, all grid points)
+              DF J recomputed from 3-centre integrals every cycle, grid level 3, all grid points,
+              conv_tol_grad 1e-4, DIIS subspace 8)
   df-incore   before + the DF 3-index tensor kept in memory (DFTSettings.df_incore)
   grid2       df-incore + grid level 2
   rho         df-incore + small_rho_cutoff 1e-7
@@ -18,8 +19,9 @@ rattled by 0.1 A, rank 1, ...). Variants (all single-threaded unless named so):
   after       configs/dft-mini.yaml's reference.dft as it is (threads 1)
   after-2t    after with 2 threads (CPU time per label, not wall time)
 
-Per variant: labels per CPU hour, SCF cycles, and against "before": max |dF| (eV/A) and max
-|dE_bond| (kcal/mol/atom, each variant with its own E(Mg1) at the same settings).
+Per variant: labels per CPU hour, SCF cycles, and against the first variant given ("before" by
+default): max |dF| (eV/A) and max |dE_bond| (kcal/mol/atom, each variant with its own E(Mg1) at
+the same settings).
 
 Part "cost": CPU seconds of one SCF energy and of one energy+force label with the "after"
 settings for Mg4..Mg13, and of one exact-J Mg13 energy (dft_check's Gaussian comparison): the
