@@ -189,6 +189,7 @@ def test_dft_mini_settings_and_cache_key():
     key = settings.cache_key()
     assert replace(settings, df_incore=False, diis_space=8).cache_key() == key
     assert replace(settings, small_rho_cutoff=0.0).cache_key() != key
+    assert "small_rho_cutoff" not in DFTSettings().cache_key()  # older cache entries still hit
     assert replace(settings, grid_level=3).cache_key() != key
 
 

@@ -73,6 +73,8 @@ class DFTSettings:
         values = without_resources(asdict(self))
         if not self.density_fit:
             del values["auxbasis"]
+        if not self.small_rho_cutoff:  # keys of results from before the setting existed stay valid
+            del values["small_rho_cutoff"]
         fields = [f"{name}={value!r}" for name, value in values.items()]
         return "pyscf-dft;" + ";".join(fields)
 
