@@ -4,6 +4,9 @@ Binding energy per atom on each side uses that side's own E(Mg1) (PySCF: same se
 Gaussian: the paper's -200.0696953 Ha). Writes one CSV row per structure and prints a JSON summary
 (MAE and max |error| in kcal/mol/atom, whether the energy ordering is the same).
 
+With --profile NAME the settings are that profile's reference.dft (e.g. dft-mini: density
+fitting, grid level 2; issue 16).
+
 Example (2 threads, results cached so a rerun or a killed run restarts where it stopped):
   PYTHONPATH=. python benchmarks/dft_vs_gaussian_mg13.py --threads 2 \
       --csv docs/dft_vs_gaussian_mg13.csv --cache /tmp/mg13_dft_cache.sqlite
@@ -15,6 +18,7 @@ import argparse
 import csv
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +26,7 @@ from ase import Atoms
 
 from paper_artifact.calculators.cache import CachedCalculator, EnergyCache
 from paper_artifact.calculators.dft import DFTSettings, PySCFDFT
+from paper_artifact.config import load_profile
 from paper_artifact.data.gaussian_mg13 import read_lowest_distinct_minima
 from paper_artifact.units import (
     E_MG1_PAPER_HARTREE,
@@ -107,6 +112,7 @@ def main() -> None:
     parser.add_argument("--grid-level", type=int, default=DFTSettings.grid_level)
     parser.add_argument("--atom-grid", type=int, nargs=2, default=None, metavar=("RAD", "ANG"))
     parser.add_argument("--conv-tol", type=float, default=DFTSettings.conv_tol)
+    parser.add_argument("--conv-tol-grad", type=float, default=DFTSettings.conv_tol_grad)
     parser.add_argument("--xc", default=DFTSettings.xc)
     parser.add_argument("--density-fit", action="store_true")
     parser.add_argument(
@@ -114,6 +120,12 @@ def main() -> None:
         type=int,
         default=6000,
         help="6000 keeps Mg13's 4-index ERIs in memory (much faster than direct J)",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="use this profile's reference.dft (configs/NAME.yaml; --threads still applies) "
+        "instead of the settings flags",
     )
     parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument("--summary", type=Path, default=None, help="write the summary JSON here")
@@ -124,10 +136,13 @@ def main() -> None:
         grid_level=args.grid_level,
         atom_grid=tuple(args.atom_grid) if args.atom_grid else None,
         conv_tol=args.conv_tol,
+        conv_tol_grad=args.conv_tol_grad,
         density_fit=args.density_fit,
         threads=args.threads,
         max_memory_mb=args.max_memory_mb,
     )
+    if args.profile is not None:
+        settings = replace(load_profile(args.profile).reference.dft, threads=args.threads)
     cache = EnergyCache(args.cache) if args.cache else None
     summary = compare(read_lowest_distinct_minima(args.count), settings, cache, args.csv)
     text = json.dumps(summary, indent=1)

@@ -84,6 +84,28 @@ def _add_run_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _print_dft_estimate(cfg) -> None:
+    from .planning import NO_DFT_STAGES, CostModel, assumptions, df_memory_warning, estimate
+
+    model = CostModel.load()
+    stages = {e.stage: e for e in estimate(cfg, model)}
+    print("  DFT work (CPU hours; all threads of a task count):")
+    for name in ("data", "fit", "active_learning", "go", "refine", "dft_check", "figures"):
+        if name in NO_DFT_STAGES:
+            print(f"    {name:<16} no DFT ({NO_DFT_STAGES[name]})")
+            continue
+        e = stages[name]
+        note = f"  ({e.note})" if e.note and e.dft_calls else ""
+        print(f"    {name:<16} {e.dft_calls:>7} calls {e.cpu_seconds / 3600:>10.1f} CPU h{note}")
+    total = sum(e.cpu_seconds for e in stages.values())
+    calls = sum(e.dft_calls for e in stages.values())
+    print(f"    {'total':<16} {calls:>7} calls {total / 3600:>10.1f} CPU h")
+    print(f"  assumptions: {assumptions(model)}")
+    warning = df_memory_warning(cfg)
+    if warning:
+        print(f"  warning: {warning}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paper-artifact",
@@ -327,6 +349,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         for stage in runner.stages:
             state = "up to date" if runner.is_current(stage) else "would run"
             print(f"  {stage.name:<16} {state:<11} sections: {', '.join(stage.config_sections)}")
+        _print_dft_estimate(cfg)
         al = cfg.active_learning
         if al.target_size and al.known_gm is None:
             print(

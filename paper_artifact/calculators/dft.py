@@ -49,10 +49,17 @@ class DFTSettings:
     charge: int = 0
     density_fit: bool = False
     auxbasis: str = "def2-universal-jfit"
+    # Keep the DF 3-index tensor in memory when it fits in half of max_memory_mb (Mg13: 220 MB,
+    # Mg55: 17 GB); otherwise PySCF recomputes the 3-centre integrals in every SCF cycle.
+    df_incore: bool = True
+    # PySCF small_rho_cutoff: grid points where the density (times weight) is below it are dropped
+    # after the initial guess (0 = keep all, PySCF 2.14's default)
+    small_rho_cutoff: float = 0.0
     smearing_sigma: float = 0.005  # Hartree, Fermi smearing rung of the ladder
     level_shift: float = 0.2  # Hartree, rung 2
     damping: float = 0.5  # rung 2
     max_cycle: int = 100  # per rung
+    diis_space: int = 8  # DIIS subspace (PySCF default 8; 12 saves 2-5 of ~17-21 cycles for Mg13)
     threads: int = 1
     # PySCF max_memory; above ~1.1 nao^4/1e6 MB the 4-index ERIs are kept in memory instead of a
     # direct J build every cycle (Mg13, nao 247: use 6000)
@@ -66,6 +73,8 @@ class DFTSettings:
         values = without_resources(asdict(self))
         if not self.density_fit:
             del values["auxbasis"]
+        if not self.small_rho_cutoff:  # keys of results from before the setting existed stay valid
+            del values["small_rho_cutoff"]
         fields = [f"{name}={value!r}" for name, value in values.items()]
         return "pyscf-dft;" + ";".join(fields)
 
@@ -98,7 +107,16 @@ def build_molecule(atoms: Atoms, settings: DFTSettings) -> gto.Mole:
     )
 
 
-def make_scf(mol: gto.Mole, settings: DFTSettings):
+def df_tensor_mb(mol: gto.Mole, auxbasis: str) -> float:
+    """Size of the density-fitting 3-index tensor (aux x AO pairs, float64) in MB."""
+    from pyscf.df.addons import make_auxmol
+
+    nao = mol.nao_nr()
+    return make_auxmol(mol, auxbasis).nao_nr() * nao * (nao + 1) // 2 * 8 / 1e6
+
+
+def make_scf(mol: gto.Mole, settings: DFTSettings, with_df=None):
+    """The SCF object of the settings; with_df: a built DF object of the same molecule to reuse."""
     mf = dft.RKS(mol) if settings.spin == 0 else dft.UKS(mol)
     mf.xc = settings.xc
     if settings.atom_grid is not None:
@@ -109,9 +127,18 @@ def make_scf(mol: gto.Mole, settings: DFTSettings):
     if settings.conv_tol_grad is not None:
         mf.conv_tol_grad = settings.conv_tol_grad
     mf.max_cycle = settings.max_cycle
+    mf.diis_space = settings.diis_space
     mf.max_memory = settings.max_memory_mb
+    mf.small_rho_cutoff = settings.small_rho_cutoff
     if settings.density_fit:
-        mf = mf.density_fit(auxbasis=settings.auxbasis)
+        mf = mf.density_fit(auxbasis=settings.auxbasis, with_df=with_df)
+        if (
+            with_df is None
+            and settings.df_incore
+            and not settings.use_gpu
+            and df_tensor_mb(mol, settings.auxbasis) < settings.max_memory_mb / 2
+        ):
+            mf.with_df.build()  # J from the stored tensor: same result, ~2x faster SCF
     if settings.use_gpu:
         _check_gpu()
         mf = mf.to_gpu()
@@ -139,33 +166,33 @@ def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "struct
     if mf.converged:
         return mf, tried
     best_dm = mf.make_rdm1()
+    with_df = getattr(mf, "with_df", None)
 
-    shifted = make_scf(mol, settings)
+    def fresh():  # the later rungs reuse the first rung's DF object (and its tensor)
+        return make_scf(mol, settings, with_df)
+
+    shifted = fresh()
     shifted.level_shift = settings.level_shift
     shifted.damp = settings.damping
     shifted.diis_start_cycle = 3
     shifted = attempt("level shift + damping", shifted, best_dm)
     if shifted.converged:
         # Level shift does not change the converged density; recompute cleanly for gradients.
-        final = attempt(
-            "DIIS from level-shifted density", make_scf(mol, settings), shifted.make_rdm1()
-        )
+        final = attempt("DIIS from level-shifted density", fresh(), shifted.make_rdm1())
         if final.converged:
             return final, tried
     best_dm = shifted.make_rdm1()
 
-    smeared = addons.smearing(
-        make_scf(mol, settings), sigma=settings.smearing_sigma, method="fermi"
-    )
+    smeared = addons.smearing(fresh(), sigma=settings.smearing_sigma, method="fermi")
     smeared = attempt(f"Fermi smearing sigma={settings.smearing_sigma} Ha", smeared, best_dm)
     if smeared.converged:
         best_dm = smeared.make_rdm1()
-        final = attempt("DIIS from smeared density", make_scf(mol, settings), best_dm)
+        final = attempt("DIIS from smeared density", fresh(), best_dm)
         if final.converged:
             return final, tried
         best_dm = final.make_rdm1()
 
-    newton = attempt("second-order (newton)", make_scf(mol, settings).newton(), best_dm)
+    newton = attempt("second-order (newton)", fresh().newton(), best_dm)
     if newton.converged:
         return newton, tried
     raise SCFConvergenceError(
