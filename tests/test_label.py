@@ -97,3 +97,25 @@ def test_progress_lines_are_throttled():
     )
     # every 45 // 20 = 2 tasks, plus the last one
     assert len(messages) == 23 and messages[-1] == "labelled 45/45 (0 failed)"
+
+
+def test_a_cached_reference_computes_energy_and_forces_in_one_calculation(tmp_path):
+    """Asking for the energy first made a cached DFT calculator run one SCF for the energy and
+    a second one for the forces, and store the second energy while the data kept the first."""
+    from paper_artifact.calculators.cache import CachedCalculator, EnergyCache
+    from paper_artifact.calculators.gupta import Gupta
+
+    class Counting(Gupta):
+        calls: list = []
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            Counting.calls.append(tuple(properties))
+            super().calculate(atoms, properties, system_changes)
+
+    cache = EnergyCache(tmp_path / "c.sqlite")
+    factory = partial(CachedCalculator, Counting(), cache, "gupta")
+    dimers = [Atoms("Mg2", positions=[[0, 0, 0], [0, 0, d]]) for d in (3.0, 3.3)]
+    labelled = label_structures(dimers, factory).labelled
+    assert Counting.calls == [("energy", "forces")] * 2
+    for atoms in labelled:
+        assert cache.get(atoms, "gupta").energy == atoms.info[REF_ENERGY_KEY]

@@ -62,10 +62,12 @@ def label_one(
         calc = calc_factory()
         work = atoms.copy()
         work.calc = calc
-        energy = float(work.get_potential_energy())
         forces = None
         if "forces" in calc.implemented_properties:
+            # forces first: one calculation gives both (asking for the energy first made a cached
+            # DFT calculator run an energy-only SCF and then a second SCF for the forces)
             forces = np.array(work.get_forces(), dtype=float)
+        energy = float(work.get_potential_energy())
         if not np.isfinite(energy) or (forces is not None and not np.all(np.isfinite(forces))):
             raise FloatingPointError(f"non-finite result (energy {energy})")
     except Exception as error:  # reported per structure; one failure must not stop the batch
