@@ -84,13 +84,13 @@ def _add_run_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _print_dft_estimate(cfg) -> None:
+def _print_dft_estimate(cfg, stage_names: list[str]) -> None:
     from .planning import NO_DFT_STAGES, CostModel, assumptions, df_memory_warning, estimate
 
     model = CostModel.load()
     stages = {e.stage: e for e in estimate(cfg, model)}
     print("  DFT work (CPU hours; all threads of a task count):")
-    for name in ("data", "fit", "active_learning", "go", "refine", "dft_check", "figures"):
+    for name in stage_names:
         if name in NO_DFT_STAGES:
             print(f"    {name:<16} no DFT ({NO_DFT_STAGES[name]})")
             continue
@@ -311,7 +311,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "labels" and args.labels_command == "export":
         from .calculators.label_store import export_labels
 
-        summary = export_labels(args.run_dir / ".cache" / paths.CACHE_DB, args.to, args.description)
+        summary = export_labels(paths.RunPaths(args.run_dir).cache_db, args.to, args.description)
         print(f"wrote {summary['labels']} labels ({summary['cpu_hours']} CPU hours) to {args.to}")
         return 0
     if args.command == "labels":
@@ -349,7 +349,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         for stage in runner.stages:
             state = "up to date" if runner.is_current(stage) else "would run"
             print(f"  {stage.name:<16} {state:<11} sections: {', '.join(stage.config_sections)}")
-        _print_dft_estimate(cfg)
+        _print_dft_estimate(cfg, [stage.name for stage in runner.stages])
         al = cfg.active_learning
         if al.target_size and al.known_gm is None:
             print(

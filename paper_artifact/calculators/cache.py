@@ -76,6 +76,20 @@ class CacheRow:
     forces: np.ndarray | None  # eV/Angstrom
     provenance: dict
 
+    def values(self) -> tuple:
+        """The row as the results table stores it."""
+        return (
+            self.key,
+            self.settings,
+            np.ascontiguousarray(self.numbers, dtype=np.int64).tobytes(),
+            np.ascontiguousarray(self.positions, dtype=np.float64).tobytes(),
+            float(self.energy),
+            None
+            if self.forces is None
+            else np.ascontiguousarray(self.forces, dtype=np.float64).tobytes(),
+            json.dumps(self.provenance, sort_keys=True),
+        )
+
 
 class EnergyCache:
     """sqlite3-backed map (atoms, settings) -> energy [eV] and optional forces [eV/A]."""
@@ -125,25 +139,20 @@ class EnergyCache:
         provenance: dict | None = None,
     ) -> None:
         """Store (or overwrite) one result; committed atomically before returning."""
-        key = structure_key(atoms, settings)
-        forces_blob = None
-        if forces is not None:
-            forces = np.ascontiguousarray(forces, dtype=np.float64)
-            if forces.shape != (len(atoms), 3):
-                raise ValueError(
-                    f"EnergyCache.put: forces shape {forces.shape} != ({len(atoms)}, 3) "
-                    f"for {atoms.get_chemical_formula()}"
-                )
-            forces_blob = forces.tobytes()
-        row = (
-            key,
+        if forces is not None and np.shape(forces) != (len(atoms), 3):
+            raise ValueError(
+                f"EnergyCache.put: forces shape {np.shape(forces)} != ({len(atoms)}, 3) "
+                f"for {atoms.get_chemical_formula()}"
+            )
+        row = CacheRow(
+            structure_key(atoms, settings),
             settings,
-            np.ascontiguousarray(atoms.numbers, dtype=np.int64).tobytes(),
-            np.ascontiguousarray(atoms.positions, dtype=np.float64).tobytes(),
-            float(energy),
-            forces_blob,
-            json.dumps(provenance or {}, sort_keys=True),
-        )
+            atoms.numbers,
+            atoms.positions,
+            energy,
+            forces,
+            provenance or {},
+        ).values()
         connection = self._connect()
         try:
             with connection:  # one transaction: commit on success, rollback on error
@@ -185,20 +194,7 @@ class EnergyCache:
                 before = connection.total_changes
                 connection.executemany(
                     "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            row.key,
-                            row.settings,
-                            np.ascontiguousarray(row.numbers, dtype=np.int64).tobytes(),
-                            np.ascontiguousarray(row.positions, dtype=np.float64).tobytes(),
-                            row.energy,
-                            None
-                            if row.forces is None
-                            else np.ascontiguousarray(row.forces, dtype=np.float64).tobytes(),
-                            json.dumps(row.provenance, sort_keys=True),
-                        )
-                        for row in rows
-                    ],
+                    [row.values() for row in rows],
                 )
                 return connection.total_changes - before
         finally:
