@@ -85,10 +85,7 @@ def estimate(cfg: Config, model: CostModel) -> list[StageEstimate]:
     label = model.energy_forces
     dft_reference = cfg.reference.calculator == "dft"
     data = cfg.data
-    per_size = sum(
-        getattr(data.generation, f"n_{kind}")
-        for kind in ("random", "fragment", "relaxed", "rattled", "strained", "md")
-    )
+    per_size = sum(data.generation.counts())
     sizes = data.generate_sizes if dft_reference else ()
     estimates = [StageEstimate("data", per_size * len(sizes), per_size * sum(map(label, sizes)))]
 

@@ -63,7 +63,7 @@ class GenerationParams:
     relax_steps: int = 200
 
     def __post_init__(self) -> None:
-        counts = [getattr(self, f"n_{kind}") for kind in KINDS]
+        counts = self.counts()
         if min(counts) < 0:
             raise ValueError(f"GenerationParams counts must be >= 0, got {counts}")
         unknown = set(self.motifs) - set(MOTIFS)
@@ -73,6 +73,10 @@ class GenerationParams:
             self.n_relaxed + self.n_rattled + self.n_strained + self.n_md
         ):
             raise ValueError("GenerationParams: derived kinds need n_random or n_fragment > 0")
+
+    def counts(self) -> list[int]:
+        """Candidates per size of each kind, in KINDS order."""
+        return [getattr(self, f"n_{kind}") for kind in KINDS]
 
 
 def _cluster(positions: np.ndarray, kind: str, index: int, **info) -> Atoms:
