@@ -35,7 +35,7 @@ RESOURCE_FIELDS = frozenset(
     {
         "threads", "max_memory_mb", "verbose", "use_gpu", "openmp_threads", "gap_fit_executable",
         "smearing_sigma", "level_shift", "damping", "max_cycle", "reuse_density_max_shift",
-        "df_incore", "diis_space", "stored_labels",
+        "df_incore", "diis_space", "stored_labels", "diis_max_cycle",
     }
 )  # fmt: skip
 

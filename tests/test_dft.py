@@ -78,7 +78,7 @@ def test_cache_hit_skips_scf(tmp_path):
 
 def test_cache_key_separates_result_defining_settings():
     base = DFTSettings()
-    assert DFTSettings(threads=2, max_cycle=300).cache_key() == base.cache_key()
+    assert DFTSettings(threads=2, max_cycle=300, diis_max_cycle=80).cache_key() == base.cache_key()
     for changed in (
         DFTSettings(density_fit=True),
         DFTSettings(grid_level=5),
@@ -89,7 +89,7 @@ def test_cache_key_separates_result_defining_settings():
 
 
 def test_unconverged_scf_raises_with_label_and_rungs():
-    settings = DFTSettings(conv_tol=1e-12, conv_tol_grad=1e-10, max_cycle=1)
+    settings = DFTSettings(conv_tol=1e-12, conv_tol_grad=1e-10, max_cycle=1, diis_max_cycle=1)
     atoms = Atoms("Mg", positions=[[0.0, 0.0, 0.0]])
     atoms.info["label"] = "atom-under-test"
     atoms.calc = PySCFDFT(settings)
@@ -172,7 +172,7 @@ def test_later_ladder_rungs_reuse_the_first_df_object(monkeypatch):
         return mf
 
     monkeypatch.setattr(dft_module, "make_scf", recording)
-    settings = replace(DF, conv_tol=1e-12, conv_tol_grad=1e-10, max_cycle=1)
+    settings = replace(DF, conv_tol=1e-12, conv_tol_grad=1e-10, max_cycle=1, diis_max_cycle=1)
     mol = dft_module.build_molecule(_mg2(3.5), settings)
     with pytest.raises(SCFConvergenceError):
         dft_module.run_scf(mol, settings)
@@ -222,3 +222,20 @@ def test_dft_mini_settings_keep_mg13_agreement_with_gaussian():
         error = binding_energy_per_atom_kcal(ours[-1], 13, e_atom) - gaussian
         assert abs(error) < 0.005, reference.info["label"]
     assert ours == sorted(ours)  # ranks 0, 1, 2 in Gaussian's order
+
+
+def test_failed_diis_goes_to_smearing_then_newton_and_keeps_the_energy():
+    from paper_artifact.calculators.dft import build_molecule, run_scf
+
+    settings = replace(DF, conv_tol=1e-9)
+    mol = build_molecule(_mg2(3.5), settings)
+    plain, plain_log = run_scf(mol, settings)
+    assert plain_log[0].startswith("DIIS: converged")
+    ladder, log = run_scf(mol, replace(settings, diis_max_cycle=2))
+    assert [entry.split(":")[0] for entry in log] == [
+        "DIIS",
+        "Fermi smearing sigma=0.005 Ha",
+        "second-order (newton)",
+    ]
+    assert "DIIS: not converged" in log[0] and "newton): converged" in log[2]
+    assert ladder.e_tot == pytest.approx(plain.e_tot, abs=1e-8)

@@ -9,11 +9,16 @@ Gaussian (paper; see docs/dft_validation.md for the measurements).
 SCF convergence ladder (each rung only if the previous one did not converge; never an unconverged
 energy is returned):
   1. plain DIIS from the initial guess (the previous converged density when the geometry is close,
-     otherwise PySCF's 'minao' guess);
-  2. DIIS with a level shift and damping;
-  3. Fermi-Dirac smearing (sigma = smearing_sigma Hartree) to get a reasonable density, then an
-     unsmeared DIIS run started from that density (the smeared free energy is never returned);
-  4. second-order SCF (PySCF `.newton()`) from the best density so far.
+     otherwise PySCF's 'minao' guess), at most diis_max_cycle cycles: the 186 dft-mini labels
+     (Mg4-12) that converged here took <= 19 cycles, the 10 that did not failed at 100 too;
+  2. Fermi-Dirac smearing (sigma = smearing_sigma Hartree) to get a reasonable density, then
+     second-order SCF (PySCF `.newton()`) from it (from rung 1's density if smearing failed),
+     unsmeared (the smeared free energy is never returned);
+  3. DIIS with a level shift and damping from the best density so far, then plain DIIS from its
+     density (the level shift does not change the converged density; gradients need a clean SCF).
+On those 10 (Mg11-12 candidates) rung 2 gives the energy of the earlier order (DIIS, level
+shift, smearing + DIIS, newton) within 1e-6 eV in under a third of the CPU time
+(benchmarks/bench_scf_ladder.py, docs/dft_validation.md section 7).
 If all fail, SCFConvergenceError names the structure and what was tried.
 """
 
@@ -58,7 +63,8 @@ class DFTSettings:
     smearing_sigma: float = 0.005  # Hartree, Fermi smearing rung of the ladder
     level_shift: float = 0.2  # Hartree, rung 2
     damping: float = 0.5  # rung 2
-    max_cycle: int = 100  # per rung
+    max_cycle: int = 100  # per rung after the first
+    diis_max_cycle: int = 40  # rung 1 (plain DIIS)
     diis_space: int = 8  # DIIS subspace (PySCF default 8; 12 saves 2-5 of ~17-21 cycles for Mg13)
     threads: int = 1
     # PySCF max_memory; above ~1.1 nao^4/1e6 MB the 4-index ERIs are kept in memory instead of a
@@ -162,7 +168,9 @@ def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "struct
         )
         return mf
 
-    mf = attempt("DIIS", make_scf(mol, settings), dm0)
+    first = make_scf(mol, settings)
+    first.max_cycle = settings.diis_max_cycle
+    mf = attempt("DIIS", first, dm0)
     if mf.converged:
         return mf, tried
     best_dm = mf.make_rdm1()
@@ -171,30 +179,24 @@ def run_scf(mol: gto.Mole, settings: DFTSettings, dm0=None, label: str = "struct
     def fresh():  # the later rungs reuse the first rung's DF object (and its tensor)
         return make_scf(mol, settings, with_df)
 
+    smeared = addons.smearing(fresh(), sigma=settings.smearing_sigma, method="fermi")
+    smeared = attempt(f"Fermi smearing sigma={settings.smearing_sigma} Ha", smeared, best_dm)
+    if smeared.converged:
+        best_dm = smeared.make_rdm1()
+    newton = attempt("second-order (newton)", fresh().newton(), best_dm)
+    if newton.converged:
+        return newton, tried
+    best_dm = newton.make_rdm1()
+
     shifted = fresh()
     shifted.level_shift = settings.level_shift
     shifted.damp = settings.damping
     shifted.diis_start_cycle = 3
     shifted = attempt("level shift + damping", shifted, best_dm)
     if shifted.converged:
-        # Level shift does not change the converged density; recompute cleanly for gradients.
         final = attempt("DIIS from level-shifted density", fresh(), shifted.make_rdm1())
         if final.converged:
             return final, tried
-    best_dm = shifted.make_rdm1()
-
-    smeared = addons.smearing(fresh(), sigma=settings.smearing_sigma, method="fermi")
-    smeared = attempt(f"Fermi smearing sigma={settings.smearing_sigma} Ha", smeared, best_dm)
-    if smeared.converged:
-        best_dm = smeared.make_rdm1()
-        final = attempt("DIIS from smeared density", fresh(), best_dm)
-        if final.converged:
-            return final, tried
-        best_dm = final.make_rdm1()
-
-    newton = attempt("second-order (newton)", fresh().newton(), best_dm)
-    if newton.converged:
-        return newton, tried
     raise SCFConvergenceError(
         f"SCF did not converge for {label} ({mol.natm} atoms, conv_tol={settings.conv_tol}): "
         + "; ".join(tried)
