@@ -17,7 +17,7 @@ energy is returned):
   3. DIIS with a level shift and damping from the best density so far, then plain DIIS from its
      density (the level shift does not change the converged density; gradients need a clean SCF).
 On those 10 (Mg11-12 candidates) rung 2 gives the energy of the earlier order (DIIS, level
-shift, smearing + DIIS, newton) within 1e-6 eV in under a third of the CPU time
+shift, smearing + DIIS, newton) within 3e-6 eV in a third of the CPU time
 (benchmarks/bench_scf_ladder.py, docs/dft_validation.md section 7).
 If all fail, SCFConvergenceError names the structure and what was tried.
 """
