@@ -19,17 +19,9 @@ from pathlib import Path
 
 from ase.io import read
 
-from paper_artifact.calculators.gap import (
-    SoapParams,
-    TwoBodyParams,
-    load_gap,
-    predict_energies,
-    reference_energies,
-    run_gap_fit,
-)
+from paper_artifact.calculators.gap import SoapParams, TwoBodyParams, run_gap_fit
 from paper_artifact.config import load_profile
-from paper_artifact.data import REF_ENERGY_KEY
-from paper_artifact.evaluation import per_size_metrics
+from paper_artifact.evaluation import evaluate_model
 from paper_artifact.stages.common import reference_atom_energy
 
 SMALL = SoapParams(cutoff=4.0, n_max=6, l_max=4, zeta=4.0, n_sparse=50)
@@ -70,19 +62,13 @@ def main() -> None:
         soap, two_body, changes = VARIANTS[name]
         settings = dataclasses.replace(cfg.fit.settings, e0=e0, rnd_seed=7, **changes)
         model = run_gap_fit(fit_set, workdir / name, soap, two_body, settings)
-        calc = load_gap(model.xml_path)
-
-        def metrics(structures, calc=calc):
-            predicted = predict_energies(calc, structures)
-            reference = reference_energies(structures, REF_ENERGY_KEY)
-            return per_size_metrics(structures, predicted, reference, e0)
-
-        mg13 = metrics(external).iloc[0]
-        tested = metrics(test)
+        metrics, _ = evaluate_model(model.xml_path, fit_set, test, e0, external)
+        mg13 = metrics[metrics.split == "external"].iloc[0]
         per_size = ", ".join(
-            f"Mg{int(r.n_atoms)} {r.rmse_kcal_mol_atom:.2f}" for r in tested.itertuples()
+            f"Mg{int(r.n_atoms)} {r.rmse_kcal_mol_atom:.2f}"
+            for r in metrics[metrics.split == "test"].itertuples()
         )
-        worst_train = metrics(fit_set)["rmse_kcal_mol_atom"].max()
+        worst_train = metrics[metrics.split == "train"]["rmse_kcal_mol_atom"].max()
         print(
             f"| {name} | {mg13.rmse_kcal_mol_atom:.3f} | {mg13.pearson_r:.2f} | "
             f"{mg13.mean_signed_error_kcal_mol_atom:+.3f} | {per_size} | {worst_train:.3f} |",

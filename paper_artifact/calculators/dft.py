@@ -61,8 +61,8 @@ class DFTSettings:
     # after the initial guess (0 = keep all, PySCF 2.14's default)
     small_rho_cutoff: float = 0.0
     smearing_sigma: float = 0.005  # Hartree, Fermi smearing rung of the ladder
-    level_shift: float = 0.2  # Hartree, rung 2
-    damping: float = 0.5  # rung 2
+    level_shift: float = 0.2  # Hartree, rung 3
+    damping: float = 0.5  # rung 3
     max_cycle: int = 100  # per rung after the first
     diis_max_cycle: int = 40  # rung 1 (plain DIIS)
     diis_space: int = 8  # DIIS subspace (PySCF default 8; 12 saves 2-5 of ~17-21 cycles for Mg13)
