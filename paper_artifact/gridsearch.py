@@ -144,7 +144,10 @@ def point_id(
     key = {
         "soap": asdict(soap),
         "two_body": None if two_body is None else asdict(two_body),
-        "settings": without_resources(asdict(settings)),
+        # unset optional settings (e.g. no repulsive core) stay out, so adding one keeps old ids
+        "settings": {
+            k: v for k, v in without_resources(asdict(settings)).items() if v is not None
+        },
         "selection_size": selection_size,
         "data": data_hash,
     }

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import labelled
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ from ase.io import read
 from paper_artifact.calculators.gap import (
     GapFitError,
     GapFitSettings,
+    RepulsiveCore,
     SoapParams,
     TwoBodyParams,
     build_gap_fit_command,
@@ -154,6 +157,29 @@ def test_rnd_seed_makes_fit_repeatable(fitted, tmp_path):
         predict_energies(load_gap(model.xml_path), probe),
         atol=1e-10,
     )
+
+
+def _min_distance(atoms):
+    return min(atoms.get_all_distances()[np.triu_indices(len(atoms), 1)])
+
+
+def test_repulsive_core_adds_the_wall_below_its_cutoff_and_leaves_the_fit_alone(fitted, tmp_path):
+    train, plain = fitted
+    cutoff = min(_min_distance(atoms) for atoms in train) - 0.05
+    core = RepulsiveCore(cutoff=cutoff, strength=0.2)
+    walled = run_gap_fit(train, tmp_path, TINY_SOAP, TINY_2B, replace(LJ_SETTINGS, core=core))
+    assert "Sum init_args_pot1={IP LJ}" in walled.xml_path.read_text()
+    plain_calc, walled_calc = load_gap(plain.xml_path), load_gap(walled.xml_path)
+    # zero wall on every label: the same GAP, so the same energies where the wall is off
+    np.testing.assert_allclose(
+        predict_energies(walled_calc, train), predict_energies(plain_calc, train), atol=1e-8
+    )
+    for r in (0.6 * cutoff, 0.8 * cutoff, 0.99 * cutoff, 1.2 * cutoff):
+        dimer = [Atoms("Mg2", positions=[[0, 0, 0], [r, 0, 0]])]
+        added = predict_energies(walled_calc, dimer)[0] - predict_energies(plain_calc, dimer)[0]
+        assert added == pytest.approx(float(core.pair_energy(r)), abs=1e-8)
+    assert core.pair_energy(0.8 * cutoff) > 1.0
+    assert core.pair_energy(cutoff) == 0.0
 
 
 def test_gap_fit_error_quotes_abort_line(tmp_path):

@@ -2,6 +2,7 @@ import json
 import math
 import stat
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 import labelled
 import numpy as np
@@ -12,6 +13,7 @@ from ase.calculators.lj import LennardJones
 from paper_artifact.calculators.gap import (
     MODEL_FILE_NAME,
     GapFitSettings,
+    RepulsiveCore,
     SoapParams,
     TwoBodyParams,
     run_gap_fit,
@@ -107,8 +109,9 @@ def test_point_id_depends_on_parameters_settings_and_data():
         point_id(SoapParams(), TwoBodyParams(), SETTINGS, 55, "data"),
         point_id(SoapParams(), None, GapFitSettings(e0=0.0, rnd_seed=2), 55, "data"),
         point_id(SoapParams(), None, SETTINGS, 55, "other data"),
+        point_id(SoapParams(), None, replace(SETTINGS, core=RepulsiveCore()), 55, "data"),
     }
-    assert base not in others and len(others) == 4
+    assert base not in others and len(others) == 5
     launch_only = GapFitSettings(
         e0=0.0,
         default_sigma_energy=0.001,
