@@ -91,6 +91,11 @@ class ActiveLearningConfig:
     target_steps: int = 50
     al_starts: int = 1
     al_steps: int = 20
+    # 0: each new isomer is one reference single point (the paper). N > 0: each is relaxed with
+    # the reference for at most N steps (fmax refine.fmax) and every geometry of the path is a
+    # label: the low-energy region a GAP minimum leads to, which single points never reach
+    # (docs/gap_fit.md, "dft-mini: accuracy on the Gaussian Mg13 minima").
+    reference_relax_steps: int = 0
     mh: MHParams = field(default_factory=MHParams)
 
     def __post_init__(self) -> None:
@@ -104,7 +109,7 @@ class ActiveLearningConfig:
                 "al_starts",
                 "al_steps",
             ),
-            non_negative=("target_size",),
+            non_negative=("target_size", "reference_relax_steps"),
             sizes=("al_sizes",),
         )
 

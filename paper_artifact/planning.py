@@ -8,7 +8,8 @@ stages do:
   data             every generated candidate gets one energy+force label;
   active_learning  the known GM relaxed once, then per round (at most max_rounds + 1) the
                    refine.n_lowest GAP isomers of the target size relaxed, and per growing
-                   round (at most max_rounds) new_isomers_per_size labels of every AL size;
+                   round (at most max_rounds) new_isomers_per_size labels of every AL size,
+                   reference_relax_steps + 1 per isomer when paths are labelled;
   refine           refine.n_lowest relaxations per size (+ one per known GM file found);
   dft_check        (PySCF whatever the reference) mg13_count exact-J Mg13 energies and
                    refine_count relaxations of refine_size.
@@ -95,8 +96,10 @@ def estimate(cfg: Config, model: CostModel) -> list[StageEstimate]:
         relaxations = 1 + (al.max_rounds + 1) * cfg.refine.n_lowest
         calls += relaxations * RELAX_FORCE_CALLS
         seconds += relaxations * RELAX_FORCE_CALLS * label(al.target_size)
-        calls += al.max_rounds * al.new_isomers_per_size * len(al.al_sizes)
-        seconds += al.max_rounds * al.new_isomers_per_size * sum(map(label, al.al_sizes))
+        per_isomer = al.reference_relax_steps + 1  # the start and each step of its path
+        grown = al.max_rounds * al.new_isomers_per_size * per_isomer
+        calls += grown * len(al.al_sizes)
+        seconds += grown * sum(map(label, al.al_sizes))
     estimates.append(StageEstimate("active_learning", calls, seconds, "upper bound: every round"))
 
     refine_sizes = (cfg.refine.sizes or cfg.go.sizes) if dft_reference else ()

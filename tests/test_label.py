@@ -7,8 +7,12 @@ from ase import Atoms
 from ase.calculators.calculator import all_changes
 from ase.calculators.lj import LennardJones
 
+from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY
-from paper_artifact.data.label import label_structures
+from paper_artifact.data.label import label_relaxation_paths, label_structures
+from paper_artifact.executor import open_executor
+from paper_artifact.structures import random_cluster
+from paper_artifact.validation import rules_for
 
 SIGMA, EPSILON = 2.9, 0.05
 lj_factory = partial(LennardJones, sigma=SIGMA, epsilon=EPSILON, rc=1.0e4, smooth=False)
@@ -103,7 +107,6 @@ def test_a_cached_reference_computes_energy_and_forces_in_one_calculation(tmp_pa
     """Asking for the energy first made a cached DFT calculator run one SCF for the energy and
     a second one for the forces, and store the second energy while the data kept the first."""
     from paper_artifact.calculators.cache import CachedCalculator, EnergyCache
-    from paper_artifact.calculators.gupta import Gupta
 
     class Counting(Gupta):
         calls: list = []
@@ -119,3 +122,27 @@ def test_a_cached_reference_computes_energy_and_forces_in_one_calculation(tmp_pa
     assert Counting.calls == [("energy", "forces")] * 2
     for atoms in labelled:
         assert cache.get(atoms, "gupta").energy == atoms.info[REF_ENERGY_KEY]
+
+
+def test_relaxation_paths_label_every_geometry_with_the_reference():
+    starts = [random_cluster(n, np.random.default_rng(n)) for n in (6, 7)]
+    for atoms in starts:
+        atoms.info["generator"] = "active_learning"
+    broken = Atoms("Mg2", positions=[[0, 0, 0], [0, 0, 0.1]])  # overlapping: refused by rules
+    with open_executor() as executor:
+        result = label_relaxation_paths(
+            [*starts, broken], Gupta, 0.05, 4, executor.map, rules_for("gupta", 2)
+        )
+    assert list(result.failures["index"]) == [2]
+    for n, start in zip((6, 7), starts, strict=True):
+        path = [a for a in result.labelled if len(a) == n]
+        assert [a.info["relax_step"] for a in path] == list(range(len(path))) and len(path) == 5
+        np.testing.assert_allclose(path[0].positions, start.positions)
+        assert path[-1].info[REF_ENERGY_KEY] < path[0].info[REF_ENERGY_KEY]
+        for atoms in path:  # each label is the reference at that geometry
+            calc_atoms = atoms.copy()
+            calc_atoms.calc = Gupta()
+            assert atoms.info[REF_ENERGY_KEY] == pytest.approx(calc_atoms.get_potential_energy())
+            np.testing.assert_allclose(atoms.arrays[REF_FORCES_KEY], calc_atoms.get_forces())
+            assert atoms.info[REF_METHOD_KEY] == "Gupta"
+            assert atoms.info["generator"] == "active_learning"

@@ -1,7 +1,9 @@
 """End-to-end: a micro profile (Gupta labels, Mg5-Mg8) through every stage, the claims report,
 the expected-results round trip and resume."""
 
+import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,7 @@ from paper_artifact.claims import (
     evaluate_claims,
 )
 from paper_artifact.config import load_config
+from paper_artifact.configtree import InputPath
 from paper_artifact.digest import run_digest
 from paper_artifact.mh.minima_hopping import MHParams, run_minima_hopping
 from paper_artifact.promises import promised_specs
@@ -157,3 +160,26 @@ def test_expected_results_round_trip(micro, tmp_path):
     assert any(
         f.file == "fit/grid_table.csv" and "selection_rmse" in f.item for f in report.failures
     )
+
+
+def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
+    cfg, run_dir, _ = micro
+    # a known "GM" that is a random local minimum, so round 1 fails and the set grows
+    decoy = random_cluster(8, np.random.default_rng(3))
+    write(tmp_path / "decoy.extxyz", decoy)
+    al = dataclasses.replace(
+        cfg.active_learning, known_gm=InputPath(tmp_path / "decoy.extxyz"), reference_relax_steps=3
+    )
+    shutil.copytree(run_dir, tmp_path / "run")
+    record = Runner(
+        dataclasses.replace(cfg, active_learning=al), STAGES, tmp_path / "run", log=lambda m: None
+    ).run(only=["active_learning"])
+    assert record.executed == ["active_learning"]
+    added = read(tmp_path / "run" / "active_learning" / "added_structures.extxyz", ":")
+    steps = [a.info["relax_step"] for a in added]
+    # paths of at most 3 steps from each new isomer, kept or dropped by the paper's filters
+    assert set(steps) <= {0, 1, 2, 3} and len(added) > al.new_isomers_per_size
+    for atoms in added:
+        gupta = atoms.copy()
+        gupta.calc = Gupta()
+        assert atoms.info["ref_energy"] == pytest.approx(gupta.get_potential_energy())

@@ -78,3 +78,12 @@ def test_df_memory_warning_names_sizes_beyond_half_of_max_memory():
     assert "Mg60" in df_memory_warning(load_profile("paper"))
     roomy = load_profile("paper", {"reference": {"dft": {"max_memory_mb": 100000}}})
     assert df_memory_warning(roomy) is None
+
+
+def test_relaxation_paths_count_every_step_of_every_grown_isomer():
+    single = {"reference_relax_steps": 0, "al_sizes": [10], "new_isomers_per_size": 2}
+    paths = {**single, "reference_relax_steps": 12}
+    one = _by_stage(load_profile("dft-mini", {"active_learning": single}))["active_learning"]
+    many = _by_stage(load_profile("dft-mini", {"active_learning": paths}))["active_learning"]
+    max_rounds = load_profile("dft-mini").active_learning.max_rounds
+    assert many.dft_calls - one.dft_calls == max_rounds * 2 * 12

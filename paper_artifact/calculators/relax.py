@@ -37,6 +37,7 @@ class RelaxResult:
     energy: float  # eV
     converged: bool
     n_steps: int
+    frames: tuple[Atoms, ...] = ()  # with keep_frames: every geometry evaluated, first = input
 
 
 def relax(
@@ -47,19 +48,32 @@ def relax(
     optimizer: str = "ScaledLBFGS",
     logfile: str | None = None,
     trajectory: str | None = None,
+    keep_frames: bool = False,
 ) -> RelaxResult:
-    """Relax a copy of `atoms` with `calc`; the input is not modified."""
+    """Relax a copy of `atoms` with `calc`; the input is not modified. keep_frames: return every
+    geometry of the path with its energy and forces (SinglePointCalculator)."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"relax: optimizer {optimizer!r} is not one of {sorted(OPTIMIZERS)}")
     work = atoms.copy()
     work.calc = calc
     dynamics = OPTIMIZERS[optimizer](work, logfile=logfile, trajectory=trajectory)
+    frames = []
+    if keep_frames:
+
+        def snapshot() -> None:
+            frame = Atoms(work.numbers, positions=work.positions)
+            frame.calc = SinglePointCalculator(
+                frame, energy=float(work.get_potential_energy()), forces=work.get_forces().copy()
+            )
+            frames.append(frame)
+
+        dynamics.attach(snapshot, interval=1)
     converged = bool(dynamics.run(fmax=fmax, steps=steps))
     energy = float(work.get_potential_energy())
     forces = work.get_forces()
     relaxed = work.copy()
     relaxed.calc = SinglePointCalculator(relaxed, energy=energy, forces=forces)
-    return RelaxResult(atoms=relaxed, energy=energy, converged=converged, n_steps=dynamics.nsteps)
+    return RelaxResult(relaxed, energy, converged, dynamics.nsteps, tuple(frames))
 
 
 FRAGMENT_FACTOR = 1.6  # x median nearest-neighbour distance: atoms farther apart are not bonded
@@ -75,24 +89,30 @@ class RelaxTask:
     steps: int
     label: str
     rules: StructureRules | None = None
+    keep_frames: bool = False
 
 
 def relax_task(task: RelaxTask) -> dict:
-    """atoms (relaxed, SinglePointCalculator), energy_ev, converged, n_steps, fragments."""
+    """atoms (relaxed, SinglePointCalculator), energy_ev, converged, n_steps, fragments; with
+    keep_frames also frames (the path, see relax) and method (the calculator's class name)."""
     from ..mh.escape import median_nearest_neighbour, n_fragments
 
     if task.rules is not None:
         validate_structure(task.atoms, task.rules, file=task.label)
     atoms = Atoms(task.atoms.numbers, positions=task.atoms.positions, info={"label": task.label})
-    result = relax(atoms, task.calc_factory(), fmax=task.fmax, steps=task.steps)
+    calc = task.calc_factory()
+    result = relax(atoms, calc, fmax=task.fmax, steps=task.steps, keep_frames=task.keep_frames)
     cutoff = FRAGMENT_FACTOR * median_nearest_neighbour(task.atoms.positions)
-    return {
+    outcome = {
         "atoms": result.atoms,
         "energy_ev": result.energy,
         "converged": result.converged,
         "n_steps": result.n_steps,
         "fragments": n_fragments(result.atoms.positions, cutoff),
     }
+    if task.keep_frames:
+        outcome.update(frames=result.frames, method=type(calc).__name__)
+    return outcome
 
 
 def relax_many(
@@ -103,12 +123,13 @@ def relax_many(
     steps: int,
     map_fn: Callable,
     rules: StructureRules | None = None,
+    keep_frames: bool = False,
 ) -> list:
     """Relax every structure through map_fn (an executor's map); a failure comes back as the
     executor's TaskError in place of the result; with `rules`, so is a structure the calculator
     cannot take (validation.rules_for)."""
     tasks = [
-        RelaxTask(a, calc_factory, fmax, steps, label, rules)
+        RelaxTask(a, calc_factory, fmax, steps, label, rules, keep_frames)
         for a, label in zip(structures, labels, strict=True)
     ]
     return map_fn(relax_task, tasks, labels=list(labels), on_error="return", desc="relaxations")

@@ -114,3 +114,41 @@ def label_structures(
         labelled=[labelled[k] for k in sorted(labelled)],
         failures=failure_table.sort_values("index", ignore_index=True),
     )
+
+
+def label_relaxation_paths(
+    atoms_list: list[Atoms],
+    calc_factory: Callable[[], Calculator],
+    fmax: float,
+    steps: int,
+    map_fn: Callable,
+    rules: StructureRules | None = None,
+) -> LabelResult:
+    """Relax every structure with the reference for at most `steps` steps; every geometry of
+    each path (the start included) becomes a label, in the format of label_structures, with
+    info['relax_step']. map_fn is an executor's map (calculators.relax.relax_many). A path
+    that fails is one failure and adds no label."""
+    from paper_artifact.calculators.relax import relax_many
+    from paper_artifact.executor import TaskError
+
+    names = [structure_label(atoms, k) for k, atoms in enumerate(atoms_list)]
+    results = relax_many(atoms_list, names, calc_factory, fmax, steps, map_fn, rules, True)
+    labelled, failures = [], []
+    for k, (source, result) in enumerate(zip(atoms_list, results, strict=True)):
+        if isinstance(result, TaskError):
+            failures.append([k, names[k], f"{result.error_type}: {result.message}"])
+            continue
+        for step, frame in enumerate(result["frames"]):
+            atoms = Atoms(source.numbers, positions=frame.positions, info=dict(source.info))
+            atoms.info.update(
+                {
+                    "relax_step": step,
+                    REF_ENERGY_KEY: frame.get_potential_energy(),
+                    REF_METHOD_KEY: result["method"],
+                }
+            )
+            atoms.arrays[REF_FORCES_KEY] = frame.get_forces()
+            labelled.append(atoms)
+    return LabelResult(
+        labelled, pd.DataFrame(failures, columns=FAILURE_COLUMNS).astype({"index": int})
+    )

@@ -6,7 +6,8 @@ the reference, as the refine stage does. Found, the paper's criterion ("the GAP 
 the structure corresponding to the known GM"): the lowest of them is the reference-relaxed known
 GM. Whether the MH visited the known GM relaxed with the GAP is recorded too. Found: stop. Not
 found: MH with the GAP on the AL sizes, label the lowest new isomers with the reference
-calculator, add them through the paper's filters, refit (the full grid search or the selected
+calculator (single points, or every geometry of a short reference relaxation from each), add
+them through the paper's filters, refit (the full grid search or the selected
 hyperparameters), next round. The model of the last refit is tested once more, so the verdict
 is always about the final GAP; the stage writes that model either way. Each finished round is
 checkpointed in the work folder, so an interrupted stage resumes per round.
@@ -28,6 +29,7 @@ from ..calculators.factory import make_calculator
 from ..calculators.gap import SoapParams, TwoBodyParams, copy_model, run_gap_fit
 from ..calculators.relax import relax, relax_many
 from ..data.filters import apply_paper_filters
+from ..data.label import label_relaxation_paths
 from ..executor import TaskError
 from ..fileio import atomic_write_text, read_state_json
 from ..mh.fingerprint import closest_distance, fingerprint, fingerprint_distance
@@ -254,8 +256,9 @@ def grow(
     train: list[Atoms],
     e_atom: float,
 ) -> tuple[list[Atoms], dict]:
-    """MH with the GAP on the AL sizes; their lowest new isomers, labelled with the reference,
-    join the training set through the paper's filters (round_dir/AL_TRAIN, AL_ADDED)."""
+    """MH with the GAP on the AL sizes; their lowest new isomers, labelled with the reference
+    (single points, or the paths of short reference relaxations), join the training set through
+    the paper's filters (round_dir/AL_TRAIN, AL_ADDED)."""
     al = ctx.cfg.active_learning
     tasks = make_tasks(
         al.al_sizes,
@@ -273,7 +276,17 @@ def grow(
         for n in al.al_sizes
         for atoms in new_isomers(isomers.get(n, []), train, al.new_isomers_per_size, tolerance)
     ]
-    labelled = label_with_reference(ctx, candidates)
+    if al.reference_relax_steps:
+        labelled = label_relaxation_paths(
+            candidates,
+            reference_factory(ctx),
+            ctx.cfg.refine.fmax,
+            al.reference_relax_steps,
+            ctx.map,
+            reference_rules(ctx.cfg),
+        )
+    else:
+        labelled = label_with_reference(ctx, candidates)
     new_train = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters).kept
     additions = [
         a
@@ -284,8 +297,14 @@ def grow(
         atoms.info["al_round"] = r
     write(round_dir / paths.AL_TRAIN, new_train, format="extxyz")
     write(round_dir / paths.AL_ADDED, additions, format="extxyz")
+    paths_note = (
+        f" relaxed with the reference (<= {al.reference_relax_steps} steps): "
+        f"{len(labelled.labelled)} path geometries,"
+        if al.reference_relax_steps
+        else ","
+    )
     ctx.log(
-        f"round {r}: {len(candidates)} new isomers, {len(labelled.failures)} failed "
+        f"round {r}: {len(candidates)} new isomers{paths_note} {len(labelled.failures)} failed "
         f"labelling, {len(additions)} added after filters; refit ({al.refit})"
     )
     return new_train, {"n_added": len(additions), "n_label_failures": len(labelled.failures)}
