@@ -17,7 +17,9 @@ import pandas as pd
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
+from paper_artifact.calculators.relax import relax_many
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY, REF_METHOD_KEY
+from paper_artifact.executor import TaskError
 from paper_artifact.validation import StructureRules, validate_structure
 
 FAILURE_COLUMNS = ["index", "label", "error"]
@@ -128,9 +130,6 @@ def label_relaxation_paths(
     each path (the start included) becomes a label, in the format of label_structures, with
     info['relax_step']. map_fn is an executor's map (calculators.relax.relax_many). A path
     that fails is one failure and adds no label."""
-    from paper_artifact.calculators.relax import relax_many
-    from paper_artifact.executor import TaskError
-
     names = [structure_label(atoms, k) for k, atoms in enumerate(atoms_list)]
     results = relax_many(atoms_list, names, calc_factory, fmax, steps, map_fn, rules, True)
     labelled, failures = [], []

@@ -285,8 +285,13 @@ def grow(
             ctx.map,
             reference_rules(ctx.cfg),
         )
+        how = (
+            f" relaxed with the reference (<= {al.reference_relax_steps} steps): "
+            f"{len(labelled.labelled)} path geometries,"
+        )
     else:
         labelled = label_with_reference(ctx, candidates)
+        how = ","
     new_train = apply_paper_filters(train + labelled.labelled, e_atom, ctx.cfg.data.filters).kept
     additions = [
         a
@@ -297,14 +302,8 @@ def grow(
         atoms.info["al_round"] = r
     write(round_dir / paths.AL_TRAIN, new_train, format="extxyz")
     write(round_dir / paths.AL_ADDED, additions, format="extxyz")
-    paths_note = (
-        f" relaxed with the reference (<= {al.reference_relax_steps} steps): "
-        f"{len(labelled.labelled)} path geometries,"
-        if al.reference_relax_steps
-        else ","
-    )
     ctx.log(
-        f"round {r}: {len(candidates)} new isomers{paths_note} {len(labelled.failures)} failed "
+        f"round {r}: {len(candidates)} new isomers{how} {len(labelled.failures)} failed "
         f"labelling, {len(additions)} added after filters; refit ({al.refit})"
     )
     return new_train, {"n_added": len(additions), "n_label_failures": len(labelled.failures)}
