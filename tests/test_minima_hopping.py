@@ -16,6 +16,7 @@ from paper_artifact.mh.escape import (
     lowest_curvature_mode,
     median_nearest_neighbour,
     n_fragments,
+    relocation_move,
     rigid_motion_basis,
     soften,
     thermal_velocities,
@@ -264,6 +265,49 @@ def test_a_saddle_among_the_lowest_is_replaced_by_the_minimum_below_it():
     assert result.n_saddles >= 1  # the square, then possibly a planar rhombus
     assert result.best_energy == pytest.approx(-6.0, abs=1e-6)  # LJ4 tetrahedron
     assert all(m.info["certified"] for m in result.minima)
+
+
+def lj13_adatom_defect():
+    """The LJ13 icosahedron with one vertex atom moved onto a three-fold hollow of the surface."""
+    ico = lj13_icosahedron()
+    x = ico.positions.copy()
+    centre = int(np.argmin(np.linalg.norm(x - x.mean(axis=0), axis=1)))
+    vertex = (centre + 1) % 13
+    surface = [i for i in range(13) if i not in (centre, vertex)]
+    far = sorted(surface, key=lambda i: -np.linalg.norm(x[i] - x[vertex]))
+    a = far[0]
+    b, c = sorted((i for i in surface if i != a), key=lambda i: np.linalg.norm(x[i] - x[a]))[:2]
+    hollow = (x[a] + x[b] + x[c]) / 3
+    normal = hollow - x[centre]
+    x[vertex] = hollow + 0.8 * normal / np.linalg.norm(normal)
+    return x, vertex, ico.positions[vertex]
+
+
+def test_relocation_move_puts_the_adatom_back_into_the_vacancy():
+    x, adatom, vacancy = lj13_adatom_defect()
+    nn = median_nearest_neighbour(lj13_icosahedron().positions)
+    moved = relocation_move(x, nn, np.random.default_rng(0))
+    assert moved is not None
+    changed = np.flatnonzero(np.linalg.norm(moved - x, axis=1) > 0)
+    assert changed.tolist() == [adatom]
+    assert np.linalg.norm(moved[adatom] - vacancy) < 0.3 * nn
+
+
+def test_relocation_move_leaves_a_perfect_icosahedron_alone():
+    x = lj13_icosahedron().positions
+    nn = median_nearest_neighbour(x)
+    assert relocation_move(x, nn, np.random.default_rng(0)) is None
+
+
+def test_one_relocation_hop_turns_the_defect_into_the_icosahedron():
+    x, _, _ = lj13_adatom_defect()
+    start = Atoms("Ar13", positions=x)
+    result = run_minima_hopping(start, lj(), LJ, 0, None, 1, target_energy=LJ13_GM)
+    assert result.stop_reason == "target_energy"
+    without = run_minima_hopping(
+        start, lj(), replace(LJ, relocation_probability=0.0), 0, None, 1, target_energy=LJ13_GM
+    )
+    assert without.stop_reason == "max_steps"
 
 
 def test_reaches_lj13_global_minimum_and_stops():

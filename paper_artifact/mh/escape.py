@@ -253,3 +253,43 @@ def _turn_back_fragments(
             fixed += 1
     momentum = (masses[:, None] * v).sum(axis=0)
     return v - momentum / masses.sum(), fixed
+
+
+def relocation_move(
+    positions: np.ndarray, nn: float, rng: np.random.Generator, n_directions: int = 64
+) -> np.ndarray | None:
+    """Move the least-coordinated atom to the most-coordinated free surface site, or None if no
+    site has more neighbours than the atom has now.
+
+    Sites: along n_directions random rays from the centre of the other atoms, the outermost point
+    at distance nn from all of them (so a vacancy is found where a ray enters it). Neighbours:
+    atoms within 1.3 nn.
+    """
+    cutoff = 1.3 * nn
+    dist = squareform(pdist(positions))
+    np.fill_diagonal(dist, np.inf)
+    coordination = (dist < cutoff).sum(axis=1)
+    lowest = np.flatnonzero(coordination == coordination.min())
+    atom = int(rng.choice(lowest))
+    others = np.delete(positions, atom, axis=0)
+    centre = others.mean(axis=0)
+    directions = rng.normal(size=(n_directions, 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    radius = np.linalg.norm(others - centre, axis=1).max() + nn
+    steps = np.linspace(radius, 0.0, int(np.ceil(radius / (0.05 * nn))) + 1)
+    best, best_score = None, coordination[atom]
+    for u in directions:
+        points = centre + steps[:, None] * u
+        closest = np.sqrt(((points[:, None, :] - others[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        inside = np.flatnonzero(closest < nn)
+        if not len(inside) or inside[0] == 0:
+            continue
+        site = points[inside[0] - 1]
+        score = int((np.linalg.norm(others - site, axis=1) < cutoff).sum())
+        if score > best_score:
+            best, best_score = site, score
+    if best is None:
+        return None
+    moved = positions.copy()
+    moved[atom] = best
+    return moved

@@ -54,6 +54,7 @@ from paper_artifact.mh.escape import (
     median_nearest_neighbour,
     n_fragments,
     project_out,
+    relocation_move,
     rigid_motion_basis,
     soften,
     thermal_velocities,
@@ -112,6 +113,7 @@ class MHParams:
     fp_threshold: float = MG_FP_IDENTITY_THRESHOLD
     fp_width_scale: float = 1.0
     fragmentation_factor: float = 1.6
+    relocation_probability: float = 1.0  # chance an escape tries relocation_move before MD
 
     def __post_init__(self) -> None:
         positive = (
@@ -346,6 +348,12 @@ class _Hopper:
         current = s.minima[s.current]
         x0 = np.array(current["positions"])
         f0 = np.array(current["forces"])
+        nn = s.fragment_cutoff / p.fragmentation_factor
+        home = (x0, current["energy"], p.home_radius * nn, p.home_energy)
+        if p.relocation_probability and self.rng.random() < p.relocation_probability:
+            moved = relocation_move(x0, nn, self.rng)
+            if moved is not None:
+                return self.relax(moved, home)
         velocities = thermal_velocities(self.masses, s.temperature, self.rng)
         speed = np.sqrt(np.sum(self.masses[:, None] * velocities**2))
         if p.softening_steps:
@@ -374,8 +382,7 @@ class _Hopper:
         s.dt = md.dt * factor
         if md.home:
             return None  # the MD came back into the start basin: no relaxation needed
-        nn = s.fragment_cutoff / p.fragmentation_factor
-        return self.relax(md.positions, (x0, current["energy"], p.home_radius * nn, p.home_energy))
+        return self.relax(md.positions, home)
 
     def hop(self, on_minimum) -> int | None:
         """One escape trial; returns the index of a newly found minimum, else None."""
