@@ -31,6 +31,26 @@ def test_plan_validates_every_profile(capsys):
     assert "needs its known GM" in capsys.readouterr().out  # the paper profile's Mg56 GM
 
 
+def test_output_piped_into_a_closed_reader_is_not_an_error(tmp_path, monkeypatch, capsys):
+    class ClosedPipe:
+        def __init__(self, fd):
+            self.fd = fd
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            return self.fd
+
+    with open(tmp_path / "stdout", "w") as sink:
+        monkeypatch.setattr(sys, "stdout", ClosedPipe(sink.fileno()))
+        assert main(["stages"]) == 0
+    assert "error" not in capsys.readouterr().err
+
+
 def test_bad_config_is_one_line_error(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("seed: 1\ngo:\n  n_strats: 3\n")
