@@ -17,7 +17,7 @@ import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator, all_changes
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial.distance import pdist, squareform
+from scipy.spatial.distance import cdist, pdist, squareform
 
 
 class CountedPotential:
@@ -55,10 +55,15 @@ def n_fragments(positions: np.ndarray, cutoff: float) -> int:
     return fragment_labels(positions, cutoff)[0]
 
 
-def median_nearest_neighbour(positions: np.ndarray) -> float:
+def _distances_to_others(positions: np.ndarray) -> np.ndarray:
+    """Pairwise distance matrix with inf on the diagonal."""
     dist = squareform(pdist(positions))
     np.fill_diagonal(dist, np.inf)
-    return float(np.median(dist.min(axis=1)))
+    return dist
+
+
+def median_nearest_neighbour(positions: np.ndarray) -> float:
+    return float(np.median(_distances_to_others(positions).min(axis=1)))
 
 
 def rigid_motion_basis(positions: np.ndarray) -> np.ndarray:
@@ -266,9 +271,7 @@ def relocation_move(
     atoms within 1.3 nn.
     """
     cutoff = 1.3 * nn
-    dist = squareform(pdist(positions))
-    np.fill_diagonal(dist, np.inf)
-    coordination = (dist < cutoff).sum(axis=1)
+    coordination = (_distances_to_others(positions) < cutoff).sum(axis=1)
     lowest = np.flatnonzero(coordination == coordination.min())
     atom = int(rng.choice(lowest))
     others = np.delete(positions, atom, axis=0)
@@ -280,7 +283,7 @@ def relocation_move(
     best, best_score = None, coordination[atom]
     for u in directions:
         points = centre + steps[:, None] * u
-        closest = np.sqrt(((points[:, None, :] - others[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        closest = cdist(points, others).min(axis=1)
         inside = np.flatnonzero(closest < nn)
         if not len(inside) or inside[0] == 0:
             continue
