@@ -174,6 +174,8 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
         cfg.active_learning, known_gm=InputPath(tmp_path / "decoy.extxyz"), reference_relax_steps=3
     )
     shutil.copytree(run_dir, tmp_path / "run")
+    # an external test set (the Mg8 test split stands in for the Gaussian Mg13 minima)
+    shutil.copy(run_dir / "data" / "test.extxyz", tmp_path / "run" / "data" / "external_test.extxyz")
     record = Runner(
         dataclasses.replace(cfg, active_learning=al), STAGES, tmp_path / "run", log=lambda m: None
     ).run(only=["active_learning"])
@@ -187,3 +189,12 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
         gupta = atoms.copy()
         gupta.calc = Gupta()
         assert atoms.info["ref_energy"] == pytest.approx(gupta.get_potential_energy())
+    # each round records its model's RMSE on the external set; the last equals the final model's
+    rounds = pd.read_csv(tmp_path / "run" / "active_learning" / "rounds.csv")
+    assert len(rounds) == 2 and rounds.model[1] != rounds.model[0]
+    metrics = pd.read_csv(tmp_path / "run" / "active_learning" / "metrics_per_size.csv")
+    external = metrics[metrics.split == "external"]
+    assert list(external.n_atoms) == [8]
+    assert rounds.external_rmse_mg8_kcal_mol_atom.iloc[-1] == pytest.approx(
+        external.rmse_kcal_mol_atom.iloc[0]
+    )

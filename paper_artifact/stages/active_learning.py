@@ -26,10 +26,20 @@ from ase.io import read, write
 from .. import paths
 from ..analysis.go_table import SAME_MINIMUM_FP_DISTANCE
 from ..calculators.factory import make_calculator
-from ..calculators.gap import SoapParams, TwoBodyParams, copy_model, run_gap_fit
+from ..calculators.gap import (
+    SoapParams,
+    TwoBodyParams,
+    copy_model,
+    load_gap,
+    predict_energies,
+    reference_energies,
+    run_gap_fit,
+)
 from ..calculators.relax import relax, relax_many
+from ..data import REF_ENERGY_KEY
 from ..data.filters import apply_paper_filters
 from ..data.label import label_relaxation_paths
+from ..evaluation import per_size_metrics
 from ..executor import TaskError
 from ..fileio import atomic_write_text, read_state_json
 from ..mh.fingerprint import closest_distance, fingerprint, fingerprint_distance
@@ -37,6 +47,7 @@ from ..mh.isomers import new_isomers
 from ..mh.tasks import make_tasks, merge_by_size, run_tasks
 from ..runner import StageContext
 from .common import (
+    external_test,
     fit_settings,
     grid_search_for,
     label_with_reference,
@@ -81,6 +92,7 @@ def run(ctx: StageContext) -> None:
             ctx.log(f"round {r}: resumed from checkpoint")
         else:
             record = test_target(ctx, r, round_dir, model_xml, known, len(train))
+            record.update(external_rmse(ctx, model_xml, e_atom))
             if not record["found"] and not final_test:
                 grown, counts = grow(ctx, r, round_dir, model_xml, train, e_atom)
                 record.update(counts)
@@ -147,6 +159,24 @@ def write_outputs(
     write(ctx.out / paths.AL_ADDED, added, format="extxyz")
     final_xml = copy_model(model_xml, ctx.out / paths.MODEL_DIR)
     write_evaluation(ctx, final_xml, train, test, e_atom)
+
+
+def external_rmse(ctx: StageContext, model_xml: Path, e_atom: float) -> dict:
+    """RMSE(E_bond) per size of a round's model on the external test set (never trained on,
+    e.g. the Gaussian Mg13 minima): how each refit moves the extrapolation. Empty without one."""
+    external = external_test(ctx)
+    if not external:
+        return {}
+    metrics = per_size_metrics(
+        external,
+        predict_energies(load_gap(model_xml), external),
+        reference_energies(external, REF_ENERGY_KEY),
+        e_atom,
+    )
+    return {
+        f"external_rmse_mg{row.n_atoms}_kcal_mol_atom": row.rmse_kcal_mol_atom
+        for row in metrics.itertuples()
+    }
 
 
 def _read_if(path: Path) -> list[Atoms]:
