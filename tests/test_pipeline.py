@@ -175,7 +175,8 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
     )
     shutil.copytree(run_dir, tmp_path / "run")
     # an external test set (the Mg8 test split stands in for the Gaussian Mg13 minima)
-    shutil.copy(run_dir / "data" / "test.extxyz", tmp_path / "run" / "data" / "external_test.extxyz")
+    data_dir = tmp_path / "run" / "data"
+    shutil.copy(data_dir / "test.extxyz", data_dir / "external_test.extxyz")
     record = Runner(
         dataclasses.replace(cfg, active_learning=al), STAGES, tmp_path / "run", log=lambda m: None
     ).run(only=["active_learning"])
