@@ -108,17 +108,6 @@ def test_labels_made_with_other_settings_are_refused_by_name(tmp_path):
         seed_cache(tmp_path / "new.sqlite", tmp_path / "labels.extxyz", "xc=B")
 
 
-def test_optional_settings_are_served_when_stored_and_skipped_when_not(tmp_path):
-    # the DFT check's exact-J energies: served from the file if it has them, else computed
-    _labelled_cache(tmp_path / "run.sqlite", _clusters(2), settings="exact-j")
-    export_labels(tmp_path / "run.sqlite", tmp_path / "labels.extxyz")
-    new = tmp_path / "new.sqlite"
-    assert seed_cache(new, tmp_path / "labels.extxyz", "exact-j", required=False) == (2, 2)
-    assert seed_cache(new, tmp_path / "labels.extxyz", "xc=B", required=False) == (0, 0)
-    with pytest.raises(LabelStoreError, match="none made with"):
-        seed_cache(new, tmp_path / "labels.extxyz", "xc=B")
-
-
 @pytest.mark.parametrize(
     "damage, message",
     [

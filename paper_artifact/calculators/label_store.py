@@ -127,18 +127,13 @@ def read_labels(labels_file: Path) -> StoredLabels:
     return StoredLabels(rows, settings, summary)
 
 
-def seed_cache(
-    cache_db: Path, labels_file: Path, settings_key: str, required: bool = True
-) -> tuple[int, int]:
+def seed_cache(cache_db: Path, labels_file: Path, settings_key: str) -> tuple[int, int]:
     """Add the stored labels made with `settings_key` to a run's cache; returns (added, usable).
 
-    When `required`, LabelStoreError if none of the file's labels were made with these settings:
-    a changed reference setting would otherwise silently recompute every label. Settings the
-    file only may hold (e.g. the DFT check's exact J) pass required=False."""
+    LabelStoreError when none of the file's labels were made with these settings: a changed
+    setting would otherwise silently recompute every label."""
     stored = read_labels(labels_file)
     usable = [row for row in stored.rows if row.settings == settings_key]
-    if not usable and not required:
-        return 0, 0
     if not usable:
         known = "\n  ".join(stored.settings.values())
         raise LabelStoreError(

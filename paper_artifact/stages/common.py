@@ -12,7 +12,6 @@ from ase import Atoms
 from ase.io import read
 
 from .. import paths
-from ..calculators.dft import DFTSettings
 from ..calculators.factory import calculator_factory, isolated_atom_energy
 from ..calculators.gap import GapFitSettings
 from ..calculators.label_store import seed_cache
@@ -33,19 +32,14 @@ def stage_seed(cfg: Config, stage: str, *identity: int) -> int:
     return int(sequence.generate_state(1)[0])
 
 
-def reference_cache(ctx: StageContext, dft: DFTSettings | None = None) -> Path | None:
-    """The run's reference cache, first seeded with the profile's shipped labels made with `dft`
-    (default: the reference's own settings, which the file must hold; other settings, such as
-    the DFT check's exact J, are served when it holds them)."""
+def reference_cache(ctx: StageContext) -> Path | None:
+    """The run's reference cache, first seeded with the profile's shipped labels."""
     reference = ctx.cfg.reference
     if not reference.use_cache:
         return None
     if reference.stored_labels is not None:
         labels = reference.stored_labels.resolve()
-        settings = reference.dft if dft is None else dft
-        added, usable = seed_cache(
-            ctx.paths.cache_db, labels, settings.cache_key(), required=dft is None
-        )
+        added, usable = seed_cache(ctx.paths.cache_db, labels, reference.dft.cache_key())
         if added:
             ctx.log(f"{added} stored labels from {labels} added to the run cache ({usable} usable)")
     return ctx.paths.cache_db

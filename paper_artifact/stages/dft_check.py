@@ -53,6 +53,8 @@ def run(ctx: StageContext) -> None:
         dft_relaxations(ctx, dataclasses.replace(settings, density_fit=check.relax_density_fit))
 
 
+
+
 def atom_energy(ctx: StageContext, settings) -> float:
     """E(Mg1) against the paper's Gaussian value (dft_check/mg1_energy.json); returns eV."""
     from ..calculators.dft import PySCFDFT
@@ -78,7 +80,7 @@ def atom_energy(ctx: StageContext, settings) -> float:
 def gaussian_mg13(ctx: StageContext, settings, e_atom: float) -> None:
     """Single points of the lowest Gaussian Mg13 minima, E_bond against Gaussian's."""
     check = ctx.cfg.dft_check
-    factory = calculator_factory("dft", settings, reference_cache(ctx, settings))
+    factory = calculator_factory("dft", settings, reference_cache(ctx))
     minima = read_lowest_distinct_minima(check.mg13_count, check.mg13_minima.resolve())
     ctx.log(f"single points of {len(minima)} Gaussian Mg13 minima")
     energies = ctx.map(
@@ -126,7 +128,7 @@ def dft_relaxations(ctx: StageContext, settings) -> None:
     n = check.refine_size
     isomers = read(ctx.input("go", paths.go_lowest(n)), f":{check.refine_count}")
     labels = [f"Mg{n} GAP isomer {i} (DFT)" for i in range(len(isomers))]
-    factory = calculator_factory("dft", settings, reference_cache(ctx, settings))
+    factory = calculator_factory("dft", settings, reference_cache(ctx))
     e_atom = PySCFDFT(settings=settings).isolated_atom_energy()
     ctx.log(f"relaxing {len(isomers)} structures with DFT")
     results = relax_many(
