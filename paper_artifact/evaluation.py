@@ -79,6 +79,19 @@ def average_rmse(df: pd.DataFrame, exclude_sizes: Iterable[int] = ()) -> float:
     return float(kept["rmse_kcal_mol_atom"].mean())
 
 
+def model_metrics(
+    calc, atoms_list: Sequence[Atoms], e_atom_ev: float
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """A model's predicted and the reference energies (eV) of atoms_list, and its per-size
+    metrics."""
+    from paper_artifact.calculators.gap import predict_energies, reference_energies
+    from paper_artifact.data import REF_ENERGY_KEY
+
+    predicted = np.asarray(predict_energies(calc, atoms_list), dtype=float)
+    reference = np.asarray(reference_energies(atoms_list, REF_ENERGY_KEY), dtype=float)
+    return predicted, reference, per_size_metrics(atoms_list, predicted, reference, e_atom_ev)
+
+
 def evaluate_model(
     model_xml: Path,
     train: list[Atoms],
@@ -88,18 +101,14 @@ def evaluate_model(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-size metrics (paper Figure 3a,b) and per-structure E_bond pairs (Figure 3c-f) of a
     GAP; `external` (e.g. the Gaussian Mg13 minima) is reported as split 'external'."""
-    from paper_artifact.calculators.gap import load_gap, predict_energies, reference_energies
-    from paper_artifact.data import REF_ENERGY_KEY
+    from paper_artifact.calculators.gap import load_gap
 
     calc = load_gap(model_xml)
     metrics, structures = [], []
     splits = [("train", train), ("test", test)] + ([("external", external)] if external else [])
     for split, atoms_list in splits:
-        predicted = predict_energies(calc, atoms_list)
-        reference = reference_energies(atoms_list, REF_ENERGY_KEY)
-        metrics.append(
-            per_size_metrics(atoms_list, predicted, reference, e_atom_ev).assign(split=split)
-        )
+        predicted, reference, split_metrics = model_metrics(calc, atoms_list, e_atom_ev)
+        metrics.append(split_metrics.assign(split=split))
         sizes = np.array([len(a) for a in atoms_list])
         structures.append(
             pd.DataFrame(

@@ -26,20 +26,11 @@ from ase.io import read, write
 from .. import paths
 from ..analysis.go_table import SAME_MINIMUM_FP_DISTANCE
 from ..calculators.factory import make_calculator
-from ..calculators.gap import (
-    SoapParams,
-    TwoBodyParams,
-    copy_model,
-    load_gap,
-    predict_energies,
-    reference_energies,
-    run_gap_fit,
-)
+from ..calculators.gap import SoapParams, TwoBodyParams, copy_model, load_gap, run_gap_fit
 from ..calculators.relax import relax, relax_many
-from ..data import REF_ENERGY_KEY
 from ..data.filters import apply_paper_filters
 from ..data.label import label_relaxation_paths
-from ..evaluation import per_size_metrics
+from ..evaluation import model_metrics
 from ..executor import TaskError
 from ..fileio import atomic_write_text, read_state_json
 from ..mh.fingerprint import closest_distance, fingerprint, fingerprint_distance
@@ -167,12 +158,7 @@ def external_rmse(ctx: StageContext, model_xml: Path, e_atom: float) -> dict:
     external = external_test(ctx)
     if not external:
         return {}
-    metrics = per_size_metrics(
-        external,
-        predict_energies(load_gap(model_xml), external),
-        reference_energies(external, REF_ENERGY_KEY),
-        e_atom,
-    )
+    metrics = model_metrics(load_gap(model_xml), external, e_atom)[2]
     return {
         f"external_rmse_mg{row.n_atoms}_kcal_mol_atom": row.rmse_kcal_mol_atom
         for row in metrics.itertuples()
