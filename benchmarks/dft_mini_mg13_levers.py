@@ -1,27 +1,43 @@
 """GAP variants fitted to a dft-mini run's DFT labels, scored on the 207 Gaussian Mg13 minima
 (issue 16, item 3: RMSE(E_bond) <= 0.30 kcal/mol/atom on structures never trained on).
 
-Reads RUN/data/{train,test,external_test}.extxyz of a dft-mini run (any generate_sizes), fits
-each variant with gap_fit (seeded) on the training split (`--train train`) or on every labelled
-size (`--train all`), and prints per variant: Mg13 RMSE, Pearson r and mean signed error
-(kcal/mol/atom), the test-size RMSEs and the largest per-size training RMSE.
+Reads a dft-mini run folder, fits each variant with gap_fit (seeded) and prints per variant: Mg13
+RMSE, Pearson r and mean signed error (kcal/mol/atom), the held-out RMSE per size, the
+largest per-size training RMSE and the training size offset (RMS over training sizes of each
+size's mean signed error). Training set (`--train`):
+  train  RUN/data/train.extxyz (the profile's split);
+  all    train + test (the test column is then not held out);
+  final  RUN/active_learning/train_final.extxyz (the last active-learning round's set).
+`--hold-out N ...` moves sizes N from the training set to the held-out set. `--sweep` fits the
+grid below instead of the named variants and ends with the Spearman rank correlation between
+the held-out RMSE and the Mg13 RMSE over the grid: whether a selection by held-out sizes (the
+paper's rule) would pick the models that extrapolate to Mg13.
 
-Run: PYTHONPATH=. python benchmarks/dft_mini_mg13_levers.py RUN [--train train|all]
-     [--variants NAME ...] [--workdir DIR]
+Run: PYTHONPATH=. python benchmarks/dft_mini_mg13_levers.py RUN [--train train|all|final]
+     [--hold-out N ...] [--variants NAME ... | --sweep] [--relax N] [--seed 7] [--workers 2]
+     [--csv FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from ase.io import read
+from ase.optimize import BFGS
+from scipy.stats import spearmanr
 
-from paper_artifact.calculators.gap import SoapParams, TwoBodyParams, run_gap_fit
+from paper_artifact.calculators.gap import SoapParams, TwoBodyParams, load_gap, run_gap_fit
 from paper_artifact.config import load_profile
+from paper_artifact.data import REF_ENERGY_KEY
 from paper_artifact.evaluation import evaluate_model
+from paper_artifact.mh.fingerprint import fingerprint, fingerprint_distance
 from paper_artifact.stages.common import reference_atom_energy
 
 SMALL = SoapParams(cutoff=4.0, n_max=6, l_max=4, zeta=4.0, n_sparse=50)
@@ -37,6 +53,74 @@ VARIANTS = {
     "large-cutoff5": (dataclasses.replace(LARGE, cutoff=5.0), TB7, TIGHT),
     "large-sigma-default": (LARGE, TB7, {}),
 }
+BASIN_FP_DISTANCE = 0.05
+SWEEP_CUTOFFS = (3.5, 4.0, 5.0, 6.0, 7.0)
+SWEEP_ZETAS = (1.0, 2.0, 4.0)
+# the force sigma (eV/A) or None for energies only; the energy sigma stays the profile's
+SWEEP_FORCE_SIGMAS = (0.025, 0.3, None)
+
+
+def sweep_variants() -> dict:
+    variants = {}
+    for cutoff, zeta, sigma_f in itertools.product(SWEEP_CUTOFFS, SWEEP_ZETAS, SWEEP_FORCE_SIGMAS):
+        soap = dataclasses.replace(SMALL, cutoff=cutoff, zeta=zeta, n_sparse=400)
+        forces = {"use_forces": False} if sigma_f is None else {"default_sigma_force": sigma_f}
+        name = f"cutoff{cutoff:g}-zeta{zeta:g}-" + (f"sigmaF{sigma_f:g}" if sigma_f else "energies")
+        variants[name] = (soap, TB7, forces)
+    return variants
+
+
+def landscape(model_xml: Path, external: list, n_lowest: int) -> dict:
+    """GAP-relax the n lowest Gaussian Mg13 minima: a GAP fit for GO keeps them in their basins
+    (fingerprint distance <= 0.05) and lowers them by about the same energy."""
+    calc = load_gap(model_xml)
+    drops, left = [], 0
+    for atoms in sorted(external, key=lambda a: a.info[REF_ENERGY_KEY])[:n_lowest]:
+        atoms = atoms.copy()
+        atoms.calc = calc
+        start_energy, start_fp = atoms.get_potential_energy(), fingerprint(atoms)
+        BFGS(atoms, logfile=None).run(fmax=0.01, steps=300)
+        drops.append(start_energy - atoms.get_potential_energy())
+        left += fingerprint_distance(fingerprint(atoms), start_fp) > BASIN_FP_DISTANCE
+    return {"relax_drop_mean_ev": float(np.mean(drops)), "relax_left_basin": left}
+
+
+def score(job: tuple) -> dict:
+    name, (soap, two_body, changes), fit_set, held_out, external, settings, workdir, relax = job
+    settings = dataclasses.replace(settings, **changes)
+    model = run_gap_fit(fit_set, workdir / name, soap, two_body, settings)
+    metrics, _ = evaluate_model(model.xml_path, fit_set, held_out, settings.e0, external)
+    mg13 = metrics[metrics.split == "external"].iloc[0]
+    held = metrics[metrics.split == "test"]
+    train = metrics[metrics.split == "train"]
+    row = {
+        "variant": name,
+        "mg13_rmse": mg13.rmse_kcal_mol_atom,
+        "mg13_pearson": mg13.pearson_r,
+        "mg13_mse": mg13.mean_signed_error_kcal_mol_atom,
+        "held_out_rmse": float(np.sqrt(np.mean(held.rmse_kcal_mol_atom**2))),
+        "max_train_rmse": train.rmse_kcal_mol_atom.max(),
+        # RMS over training sizes of each size's mean signed error: the part of the training
+        # error that is one constant per size, which a sum of local energies cannot take up
+        "train_size_offset": float(np.sqrt(np.mean(train.mean_signed_error_kcal_mol_atom**2))),
+    }
+    row.update(
+        {f"held_out_rmse_mg{int(r.n_atoms)}": r.rmse_kcal_mol_atom for r in held.itertuples()}
+    )
+    if relax:
+        row.update(landscape(model.xml_path, external, relax))
+    return row
+
+
+def training_sets(run: Path, train_choice: str, hold_out: list[int]) -> tuple[list, list]:
+    data = run / "data"
+    test = read(data / "test.extxyz", ":")
+    if train_choice == "final":
+        fit_set = read(run / "active_learning" / "train_final.extxyz", ":")
+    else:
+        fit_set = read(data / "train.extxyz", ":") + (test if train_choice == "all" else [])
+    moved = [a for a in fit_set if len(a) in hold_out]
+    return [a for a in fit_set if len(a) not in hold_out], test + moved
 
 
 def main() -> None:
@@ -44,35 +128,72 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("run", type=Path, help="a dft-mini run folder (its data stage done)")
-    parser.add_argument("--train", choices=("train", "all"), default="train")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--train", choices=("train", "all", "final"), default="train")
+    parser.add_argument("--hold-out", type=int, nargs="+", default=[], metavar="N")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--variants", nargs="+", choices={**VARIANTS, **sweep_variants()})
+    choice.add_argument(
+        "--sweep", action="store_true", help="fit the SOAP cutoff x zeta x forces grid"
+    )
+    parser.add_argument(
+        "--relax", type=int, default=0, metavar="N", help="GAP-relax the N lowest Mg13 minima"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="gap_fit's sparse-point seed")
+    parser.add_argument("--workers", type=int, default=2, help="gap_fit processes at once")
+    parser.add_argument("--csv", type=Path, help="also write the table here")
     parser.add_argument("--workdir", type=Path, help="keep the fits here (default: temporary)")
     args = parser.parse_args()
     cfg = load_profile("dft-mini")
-    e0 = reference_atom_energy(cfg)
-    data = args.run / "data"
-    train, test = read(data / "train.extxyz", ":"), read(data / "test.extxyz", ":")
-    external = read(data / "external_test.extxyz", ":")
-    fit_set = train + test if args.train == "all" else train
+    settings = dataclasses.replace(
+        cfg.fit.settings, e0=reference_atom_energy(cfg), rnd_seed=args.seed
+    )
+    fit_set, held_out = training_sets(args.run, args.train, args.hold_out)
+    external = read(args.run / "data" / "external_test.extxyz", ":")
+    known = {**VARIANTS, **sweep_variants()}
+    variants = sweep_variants() if args.sweep else {v: known[v] for v in args.variants or VARIANTS}
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mg13-levers-"))
-    print(f"{len(fit_set)} training structures ({args.train}), {len(external)} Mg13 minima")
-    print("| variant | Mg13 RMSE | Mg13 r | Mg13 MSE | test RMSE per size | max train RMSE |")
-    print("|---|---|---|---|---|---|")
-    for name in args.variants:
-        soap, two_body, changes = VARIANTS[name]
-        settings = dataclasses.replace(cfg.fit.settings, e0=e0, rnd_seed=7, **changes)
-        model = run_gap_fit(fit_set, workdir / name, soap, two_body, settings)
-        metrics, _ = evaluate_model(model.xml_path, fit_set, test, e0, external)
-        mg13 = metrics[metrics.split == "external"].iloc[0]
-        per_size = ", ".join(
-            f"Mg{int(r.n_atoms)} {r.rmse_kcal_mol_atom:.2f}"
-            for r in metrics[metrics.split == "test"].itertuples()
-        )
-        worst_train = metrics[metrics.split == "train"]["rmse_kcal_mol_atom"].max()
+    held_sizes = sorted({len(a) for a in held_out})
+    print(
+        f"{len(fit_set)} training structures ({args.train}, sizes "
+        f"{sorted({len(a) for a in fit_set})}), held out {held_sizes}, {len(external)} Mg13 minima"
+    )
+    print(
+        "| variant | Mg13 RMSE | Mg13 r | Mg13 MSE | held-out RMSE per size | max train RMSE "
+        "| train size offset |"
+        + (" relaxed minima: mean drop (eV), left basin |" * bool(args.relax))
+    )
+    print("|---|---|---|---|---|---|---|" + "---|" * bool(args.relax))
+    jobs = [
+        (n, v, fit_set, held_out, external, settings, workdir, args.relax)
+        for n, v in variants.items()
+    ]
+    rows = []
+    with ProcessPoolExecutor(args.workers) as pool:
+        for row in pool.map(score, jobs):
+            rows.append(row)
+            per_size = ", ".join(f"Mg{n} {row[f'held_out_rmse_mg{n}']:.2f}" for n in held_sizes)
+            print(
+                f"| {row['variant']} | {row['mg13_rmse']:.3f} | {row['mg13_pearson']:.2f} | "
+                f"{row['mg13_mse']:+.3f} | {per_size} | {row['max_train_rmse']:.3f} | "
+                f"{row['train_size_offset']:.3f} |"
+                + (
+                    f" {row['relax_drop_mean_ev']:.2f}, {row['relax_left_basin']}/{args.relax} |"
+                    if args.relax
+                    else ""
+                ),
+                flush=True,
+            )
+    table = pd.DataFrame(rows)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if len(table) > 2:
+        rho = spearmanr(table.held_out_rmse, table.mg13_rmse)
+        chosen = table.loc[table.held_out_rmse.idxmin()]
         print(
-            f"| {name} | {mg13.rmse_kcal_mol_atom:.3f} | {mg13.pearson_r:.2f} | "
-            f"{mg13.mean_signed_error_kcal_mol_atom:+.3f} | {per_size} | {worst_train:.3f} |",
-            flush=True,
+            f"Spearman rho(held-out RMSE, Mg13 RMSE) over {len(table)} fits: {rho.statistic:+.2f} "
+            f"(p {rho.pvalue:.1g}); lowest held-out RMSE: {chosen.variant} "
+            f"(held out {chosen.held_out_rmse:.3f}, Mg13 {chosen.mg13_rmse:.3f}); "
+            f"Mg13 RMSE over the grid {table.mg13_rmse.min():.3f}-{table.mg13_rmse.max():.3f}"
         )
 
 
