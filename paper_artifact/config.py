@@ -96,6 +96,9 @@ class ActiveLearningConfig:
     # label: the low-energy region a GAP minimum leads to, which single points never reach
     # (docs/gap_fit.md, "dft-mini: accuracy on the Gaussian Mg13 minima").
     reference_relax_steps: int = 0
+    # N > 0: each round also relaxes the N lowest structures per size of data.external_test
+    # with its GAP and records how many stay in their basin (rounds.csv)
+    external_relax_lowest: int = 0
     mh: MHParams = field(default_factory=MHParams)
 
     def __post_init__(self) -> None:
@@ -109,7 +112,7 @@ class ActiveLearningConfig:
                 "al_starts",
                 "al_steps",
             ),
-            non_negative=("target_size", "reference_relax_steps"),
+            non_negative=("target_size", "reference_relax_steps", "external_relax_lowest"),
             sizes=("al_sizes",),
         )
 

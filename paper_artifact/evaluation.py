@@ -121,3 +121,28 @@ def evaluate_model(
             )
         )
     return pd.concat(metrics, ignore_index=True), pd.concat(structures, ignore_index=True)
+
+
+# a reference minimum relaxed with a model and this close (fingerprint distance) to its start is
+# in the same basin; the GO match (analysis.go_table.SAME_MINIMUM_FP_DISTANCE) asks more: one
+# minimum on one PES
+SAME_BASIN_FP_DISTANCE = 0.05
+
+
+def basin_retention(calc, minima: Sequence[Atoms], fmax: float) -> tuple[int, float]:
+    """Relax reference minima with a model: how many stay in their basin, and the mean energy
+    drop (eV). A model for GO has its minima where the reference has them."""
+    from paper_artifact.calculators.relax import relax
+    from paper_artifact.mh.fingerprint import fingerprint, fingerprint_distance
+
+    kept, drops = 0, []
+    for atoms in minima:
+        start = Atoms(atoms.numbers, positions=atoms.positions)
+        start.calc = calc
+        start_energy = start.get_potential_energy()
+        result = relax(start, calc, fmax=fmax, steps=2000)
+        drops.append(start_energy - result.energy)
+        kept += fingerprint_distance(fingerprint(result.atoms), fingerprint(start)) <= (
+            SAME_BASIN_FP_DISTANCE
+        )
+    return kept, float(np.mean(drops))

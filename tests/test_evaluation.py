@@ -63,3 +63,23 @@ def test_length_mismatch_is_reported(example):
     atoms, predicted, reference = example
     with pytest.raises(ValueError, match="4 structures, 3 predicted"):
         per_size_metrics(atoms, predicted[:3], reference, e_atom_ev=-1.0)
+
+
+def test_basin_retention_tells_a_model_with_the_reference_minima_from_one_without():
+    from ase.calculators.lj import LennardJones
+    from ase.cluster import Icosahedron
+
+    from paper_artifact.calculators.relax import relax
+    from paper_artifact.evaluation import basin_retention
+
+    def lj(sigma):  # Mg-like pair scale (nearest neighbours ~3.2 A): the fingerprint's Mg radii
+        return LennardJones(sigma=sigma, epsilon=0.05, rc=9.0, smooth=True)
+
+    reference_minimum = relax(Icosahedron("Mg", 2, latticeconstant=4.6), lj(2.9), fmax=1e-4).atoms
+    kept, drop = basin_retention(lj(2.9), [reference_minimum], fmax=1e-3)
+    assert (kept, drop) == (1, pytest.approx(0.0, abs=1e-5))
+    # a model with 10 % shorter bonds: its relaxation leaves the basin (fingerprint distance
+    # 0.22) and the energy drops by 0.51 eV
+    kept, drop = basin_retention(lj(2.6), [reference_minimum, reference_minimum], fmax=1e-3)
+    assert kept == 0
+    assert drop == pytest.approx(0.51, abs=0.02)

@@ -171,7 +171,10 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
     decoy = Atoms("Mg8", positions=radius * np.c_[np.cos(angles), np.sin(angles), 0 * angles])
     write(tmp_path / "decoy.extxyz", decoy)
     al = dataclasses.replace(
-        cfg.active_learning, known_gm=InputPath(tmp_path / "decoy.extxyz"), reference_relax_steps=3
+        cfg.active_learning,
+        known_gm=InputPath(tmp_path / "decoy.extxyz"),
+        reference_relax_steps=3,
+        external_relax_lowest=3,
     )
     shutil.copytree(run_dir, tmp_path / "run")
     # an external test set (the Mg8 test split stands in for the Gaussian Mg13 minima)
@@ -199,3 +202,7 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
     assert rounds.external_rmse_mg8_kcal_mol_atom.iloc[-1] == pytest.approx(
         external.rmse_kcal_mol_atom.iloc[0]
     )
+    # and how many of the 3 lowest external structures stay in their basin when GAP-relaxed
+    assert list(rounds.external_relaxed_minima_mg8) == [3, 3]
+    assert rounds.external_kept_minima_mg8.between(0, 3).all()
+    assert (rounds.external_relax_drop_mg8_ev >= 0).all()

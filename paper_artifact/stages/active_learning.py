@@ -28,9 +28,10 @@ from ..analysis.go_table import SAME_MINIMUM_FP_DISTANCE
 from ..calculators.factory import make_calculator
 from ..calculators.gap import SoapParams, TwoBodyParams, copy_model, load_gap, run_gap_fit
 from ..calculators.relax import relax, relax_many
+from ..data import REF_ENERGY_KEY
 from ..data.filters import apply_paper_filters
 from ..data.label import label_relaxation_paths
-from ..evaluation import model_metrics
+from ..evaluation import basin_retention, model_metrics
 from ..executor import TaskError
 from ..fileio import atomic_write_text, read_state_json
 from ..mh.fingerprint import closest_distance, fingerprint, fingerprint_distance
@@ -83,7 +84,7 @@ def run(ctx: StageContext) -> None:
             ctx.log(f"round {r}: resumed from checkpoint")
         else:
             record = test_target(ctx, r, round_dir, model_xml, known, len(train))
-            record.update(external_rmse(ctx, model_xml, e_atom))
+            record.update(external_metrics(ctx, model_xml, e_atom))
             if not record["found"] and not final_test:
                 grown, counts = grow(ctx, r, round_dir, model_xml, train, e_atom)
                 record.update(counts)
@@ -152,17 +153,34 @@ def write_outputs(
     write_evaluation(ctx, final_xml, train, test, e_atom)
 
 
-def external_rmse(ctx: StageContext, model_xml: Path, e_atom: float) -> dict:
-    """RMSE(E_bond) per size of a round's model on the external test set (never trained on,
-    e.g. the Gaussian Mg13 minima): how each refit moves the extrapolation. Empty without one."""
+def external_metrics(ctx: StageContext, model_xml: Path, e_atom: float) -> dict:
+    """A round's model on the external test set (never trained on, e.g. the Gaussian Mg13
+    minima), per size: RMSE(E_bond), how each refit moves the extrapolation; with
+    `external_relax_lowest: N`, also the N lowest structures relaxed with the GAP: how many stay
+    in their basin and the mean energy drop, whether the GAP has minima where the reference
+    does (what GO needs). Empty without an external set."""
     external = external_test(ctx)
     if not external:
         return {}
-    metrics = model_metrics(load_gap(model_xml), external, e_atom)[2]
-    return {
+    calc = load_gap(model_xml)
+    metrics = model_metrics(calc, external, e_atom)[2]
+    record = {
         f"external_rmse_mg{row.n_atoms}_kcal_mol_atom": row.rmse_kcal_mol_atom
         for row in metrics.itertuples()
     }
+    n_lowest = ctx.cfg.active_learning.external_relax_lowest
+    for size in sorted({len(a) for a in external}) if n_lowest else ():
+        same_size = [a for a in external if len(a) == size]
+        lowest = sorted(same_size, key=lambda a: a.info[REF_ENERGY_KEY])[:n_lowest]
+        kept, drop = basin_retention(calc, lowest, ctx.cfg.refine.fmax)
+        record[f"external_relaxed_minima_mg{size}"] = len(lowest)
+        record[f"external_kept_minima_mg{size}"] = kept
+        record[f"external_relax_drop_mg{size}_ev"] = drop
+        ctx.log(
+            f"external Mg{size}: {kept} of the {len(lowest)} lowest stay in their basin when "
+            f"relaxed with this GAP (mean drop {drop:.3f} eV)"
+        )
+    return record
 
 
 def _read_if(path: Path) -> list[Atoms]:
