@@ -25,6 +25,7 @@ import dataclasses
 import itertools
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,18 +68,25 @@ def sweep_variants() -> dict:
     return variants
 
 
+SWEEP = sweep_variants()
+
+
 def landscape(model_xml: Path, external: list, n_lowest: int, fmax: float) -> dict:
     """The n lowest Gaussian Mg13 minima relaxed with the GAP (as active learning's rounds.csv
     records them): how many leave their basin, and the mean energy drop."""
     lowest = sorted(external, key=lambda a: a.info[REF_ENERGY_KEY])[:n_lowest]
     kept, drop = basin_retention(load_gap(model_xml), lowest, fmax)
-    return {"relax_drop_mean_ev": drop, "relax_left_basin": len(lowest) - kept}
+    return {
+        "relax_drop_mean_ev": drop,
+        "relax_left_basin": len(lowest) - kept,
+        "relaxed_minima": len(lowest),
+    }
 
 
-def score(job: tuple) -> dict:
-    name, (soap, two_body, changes), fit_set, held_out, external, settings, workdir, relax, fmax = (
-        job
-    )
+def score(
+    variant: tuple, fit_set, held_out, external, settings, workdir, relax: int, fmax: float
+) -> dict:
+    name, (soap, two_body, changes) = variant
     settings = dataclasses.replace(settings, **changes)
     model = run_gap_fit(fit_set, workdir / name, soap, two_body, settings)
     metrics, _ = evaluate_model(model.xml_path, fit_set, held_out, settings.e0, external)
@@ -123,7 +131,7 @@ def main() -> None:
     parser.add_argument("--train", choices=("train", "all", "final"), default="train")
     parser.add_argument("--hold-out", type=int, nargs="+", default=[], metavar="N")
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--variants", nargs="+", choices={**VARIANTS, **sweep_variants()})
+    choice.add_argument("--variants", nargs="+", choices={**VARIANTS, **SWEEP})
     choice.add_argument(
         "--sweep", action="store_true", help="fit the SOAP cutoff x zeta x forces grid"
     )
@@ -141,8 +149,8 @@ def main() -> None:
     )
     fit_set, held_out = training_sets(args.run, args.train, args.hold_out)
     external = read(args.run / "data" / "external_test.extxyz", ":")
-    known = {**VARIANTS, **sweep_variants()}
-    variants = sweep_variants() if args.sweep else {v: known[v] for v in args.variants or VARIANTS}
+    named = {**VARIANTS, **SWEEP}
+    variants = SWEEP if args.sweep else {v: named[v] for v in args.variants or VARIANTS}
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mg13-levers-"))
     held_sizes = sorted({len(a) for a in held_out})
     print(
@@ -155,13 +163,19 @@ def main() -> None:
         + (" relaxed minima: mean drop (eV), left basin |" * bool(args.relax))
     )
     print("|---|---|---|---|---|---|---|" + "---|" * bool(args.relax))
-    jobs = [
-        (n, v, fit_set, held_out, external, settings, workdir, args.relax, cfg.refine.fmax)
-        for n, v in variants.items()
-    ]
+    fit_and_score = partial(
+        score,
+        fit_set=fit_set,
+        held_out=held_out,
+        external=external,
+        settings=settings,
+        workdir=workdir,
+        relax=args.relax,
+        fmax=cfg.refine.fmax,
+    )
     rows = []
     with ProcessPoolExecutor(args.workers) as pool:
-        for row in pool.map(score, jobs):
+        for row in pool.map(fit_and_score, variants.items()):
             rows.append(row)
             per_size = ", ".join(f"Mg{n} {row[f'held_out_rmse_mg{n}']:.2f}" for n in held_sizes)
             print(
@@ -169,7 +183,8 @@ def main() -> None:
                 f"{row['mg13_mse']:+.3f} | {per_size} | {row['max_train_rmse']:.3f} | "
                 f"{row['train_size_offset']:.3f} |"
                 + (
-                    f" {row['relax_drop_mean_ev']:.2f}, {row['relax_left_basin']}/{args.relax} |"
+                    f" {row['relax_drop_mean_ev']:.2f}, "
+                    f"{row['relax_left_basin']}/{row['relaxed_minima']} |"
                     if args.relax
                     else ""
                 ),

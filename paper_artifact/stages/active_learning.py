@@ -169,7 +169,9 @@ def external_metrics(ctx: StageContext, model_xml: Path, e_atom: float) -> dict:
         for row in metrics.itertuples()
     }
     n_lowest = ctx.cfg.active_learning.external_relax_lowest
-    for size in sorted({len(a) for a in external}) if n_lowest else ():
+    if not n_lowest:
+        return record
+    for size in sorted({len(a) for a in external}):
         same_size = [a for a in external if len(a) == size]
         lowest = sorted(same_size, key=lambda a: a.info[REF_ENERGY_KEY])[:n_lowest]
         kept, drop = basin_retention(calc, lowest, ctx.cfg.refine.fmax)
