@@ -145,9 +145,22 @@ class RefineConfig:
     fmax: float = 0.0231  # eV/A, Gaussian's default max-force criterion (0.00045 Ha/Bohr)
     max_steps: int = 300
     known_gm_dir: InputPath | None = None
+    # K > 0: reference single points of the K lowest unique GAP isomers per size first; the
+    # n_lowest of them by reference energy are relaxed (0: the paper's n_lowest by GAP energy)
+    screen_lowest: int = 0
 
     def __post_init__(self) -> None:
-        require_bounds(self, positive=("n_lowest", "fmax", "max_steps"), sizes=("sizes",))
+        require_bounds(
+            self,
+            positive=("n_lowest", "fmax", "max_steps"),
+            non_negative=("screen_lowest",),
+            sizes=("sizes",),
+        )
+        if 0 < self.screen_lowest < self.n_lowest:
+            raise ValueError(
+                f"'screen_lowest' ({self.screen_lowest}) must be 0 or at least 'n_lowest' "
+                f"({self.n_lowest}): the relaxed isomers are chosen among the screened ones"
+            )
 
 
 @dataclass(frozen=True)

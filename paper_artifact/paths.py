@@ -116,6 +116,7 @@ REFINE_GM = "refined_global_minima.extxyz"
 REFINE_KNOWN = "known_gm_comparison.csv"
 REFINE_KNOWN_GM = "known_global_minima.extxyz"  # the known GMs relaxed with the reference
 REFINE_FAILURES = "refine_failures.csv"
+REFINE_SCREEN = "screened_isomers.csv"  # with refine.screen_lowest: reference single points
 GO_TABLE = "go_table.csv"
 
 FIG3 = "fig3_accuracy"

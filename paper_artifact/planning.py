@@ -10,7 +10,8 @@ stages do:
                    refine.n_lowest GAP isomers of the target size relaxed, and per growing
                    round (at most max_rounds) new_isomers_per_size labels of every AL size,
                    reference_relax_steps + 1 per isomer when paths are labelled;
-  refine           refine.n_lowest relaxations per size (+ one per known GM file found);
+  refine           refine.n_lowest relaxations per size (+ one per known GM file found), after
+                   refine.screen_lowest single points per size (upper bound) when screening;
   dft_check        (PySCF whatever the reference) mg13_count exact-J Mg13 energies and
                    refine_count relaxations of refine_size.
 
@@ -109,11 +110,14 @@ def estimate(cfg: Config, model: CostModel) -> list[StageEstimate]:
         + int(known is not None and (known.resolve() / f"Mg{n}.extxyz").exists())
         for n in refine_sizes
     }
+    screened = cfg.refine.screen_lowest
     estimates.append(
         StageEstimate(
             "refine",
-            RELAX_FORCE_CALLS * sum(relaxations.values()),
-            RELAX_FORCE_CALLS * sum(k * label(n) for n, k in relaxations.items()),
+            RELAX_FORCE_CALLS * sum(relaxations.values()) + screened * len(refine_sizes),
+            RELAX_FORCE_CALLS * sum(k * label(n) for n, k in relaxations.items())
+            + screened * sum(map(label, refine_sizes)),
+            f"upper bound: {screened} isomers screened per size" if screened else "",
         )
     )
 

@@ -153,6 +153,8 @@ def test_module_entry_point():
         ("go.max_wall_seconds=0", "'max_wall_seconds' must be > 0"),
         ("active_learning.max_rounds=0", "'max_rounds' must be > 0"),
         ("refine.fmax=0", "'fmax' must be > 0"),
+        ("refine.screen_lowest=-1", "'screen_lowest' must be >= 0, got -1"),
+        ("refine.screen_lowest=2", "'screen_lowest' (2) must be 0 or at least 'n_lowest' (5)"),
         ("data.train_sizes=[1, 8]", "'train_sizes' has cluster sizes below 2: [1]"),
         ("go.sizes=[]", "'go.sizes' is empty"),
         ("data.train_sizes=[]", "'data.train_sizes' is empty"),

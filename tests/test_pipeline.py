@@ -206,3 +206,48 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
     assert list(rounds.external_relaxed_minima_mg8) == [3, 3]
     assert rounds.external_kept_minima_mg8.between(0, 3).all()
     assert (rounds.external_relax_drop_mg8_ev >= 0).all()
+
+
+def test_refine_can_choose_isomers_by_reference_single_points(micro, tmp_path):
+    cfg, run_dir, _ = micro
+    shutil.copytree(run_dir, tmp_path / "run")
+    refine = dataclasses.replace(cfg.refine, n_lowest=1, screen_lowest=10)
+    record = Runner(
+        dataclasses.replace(cfg, refine=refine), STAGES, tmp_path / "run", log=lambda m: None
+    ).run(only=["refine"])
+    assert record.executed == ["refine"]
+    screened = pd.read_csv(tmp_path / "run" / "refine" / "screened_isomers.csv")
+    refined = pd.read_csv(tmp_path / "run" / "refine" / "refined_isomers.csv")
+    for n in (7, 8):
+        unique = read(run_dir / "go" / f"Mg{n}_unique_isomers.extxyz", ":")
+        rows = screened[screened.n_atoms == n].sort_values("isomer_rank_gap")
+        # every unique GAP isomer (at most 10) gets a reference single point, in GAP order
+        assert list(rows.isomer_rank_gap) == list(range(min(10, len(unique))))
+        for row in rows.itertuples():
+            probe = unique[row.isomer_rank_gap].copy()
+            probe.calc = Gupta()
+            assert row.e_ref_single_point_ev == pytest.approx(probe.get_potential_energy())
+        # the one relaxed is the lowest by reference energy, whatever its GAP rank
+        lowest = int(rows.isomer_rank_gap[rows.e_ref_single_point_ev.idxmin()])
+        assert list(rows.isomer_rank_gap[rows.relaxed]) == [lowest]
+        assert list(refined.isomer_rank_gap[refined.n_atoms == n]) == [lowest]
+
+
+def test_a_failed_screening_single_point_is_reported_and_not_relaxed(micro, tmp_path):
+    cfg, run_dir, _ = micro
+    shutil.copytree(run_dir, tmp_path / "run")
+    unique_file = tmp_path / "run" / "go" / "Mg8_unique_isomers.extxyz"
+    unique = read(unique_file, ":")
+    unique[0].symbols[0] = "Al"  # the Gupta Mg potential has no aluminium
+    write(unique_file, unique)
+    refine = dataclasses.replace(cfg.refine, n_lowest=1, screen_lowest=10)
+    Runner(
+        dataclasses.replace(cfg, refine=refine), STAGES, tmp_path / "run", log=lambda m: None
+    ).run(only=["refine"])
+    screened = pd.read_csv(tmp_path / "run" / "refine" / "screened_isomers.csv")
+    bad = screened[(screened.n_atoms == 8) & (screened.isomer_rank_gap == 0)].iloc[0]
+    assert "Al" in bad.error and np.isnan(bad.e_ref_single_point_ev)
+    assert not bad.relaxed and bad.rank_screen == -1
+    refined = pd.read_csv(tmp_path / "run" / "refine" / "refined_isomers.csv")
+    assert 0 not in set(refined.isomer_rank_gap[refined.n_atoms == 8])
+    assert len(refined) == 2  # one per size

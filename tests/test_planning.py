@@ -29,8 +29,12 @@ def test_dft_mini_counts_what_the_stages_do():
     stages = _by_stage(cfg)
     assert stages["data"].dft_calls == 154  # 22 candidates for each of Mg4-10
     assert stages["data"].cpu_seconds == pytest.approx(22 * sum(n**3 for n in range(4, 11)))
-    refine = len(cfg.refine.sizes or cfg.go.sizes) * cfg.refine.n_lowest
-    assert stages["refine"].dft_calls == RELAX_FORCE_CALLS * refine
+    sizes = cfg.refine.sizes or cfg.go.sizes
+    known = sum((cfg.refine.known_gm_dir.resolve() / f"Mg{n}.extxyz").exists() for n in sizes)
+    assert known == 1  # the Gaussian Mg13 GM
+    relaxations = len(sizes) * cfg.refine.n_lowest + known
+    screened = len(sizes) * cfg.refine.screen_lowest  # single points before the relaxations
+    assert stages["refine"].dft_calls == RELAX_FORCE_CALLS * relaxations + screened
     check = cfg.dft_check
     assert stages["dft_check"].cpu_seconds == pytest.approx(check.mg13_count * 100.0)
 

@@ -1,6 +1,7 @@
 """Stage `refine` (paper Figure 2): the N lowest unique GAP isomers of every GO size are relaxed
 with the reference calculator; energies, binding energies, ranking changes and comparison with
-known GMs (paper Table 1, Figure 4a,b)."""
+known GMs (paper Table 1, Figure 4a,b). With refine.screen_lowest = K, reference single points of
+the K lowest GAP isomers choose the N to relax (the lowest by reference energy)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from .. import paths
 from ..analysis.go_table import go_table
 from ..calculators.factory import make_calculator
 from ..calculators.relax import relax_many
+from ..data import REF_ENERGY_KEY
 from ..executor import TaskError
 from ..mh.fingerprint import fingerprint, fingerprint_distance
 from ..runner import StageContext
 from ..units import binding_energy_per_atom_kcal
-from .common import reference_atom_energy, reference_factory, reference_rules
+from .common import (
+    label_with_reference,
+    reference_atom_energy,
+    reference_factory,
+    reference_rules,
+)
 
 
 def relax_all(ctx: StageContext, structures: list[Atoms], labels: list[str], calc_factory) -> list:
@@ -34,19 +41,59 @@ def relax_all(ctx: StageContext, structures: list[Atoms], labels: list[str], cal
     )
 
 
+def screen_isomers(
+    ctx: StageContext, candidates: dict[int, list[Atoms]], e_atom: float
+) -> tuple[dict[int, list[tuple[int, Atoms]]], pd.DataFrame]:
+    """Reference single points of every candidate (GAP order); per size the refine.n_lowest by
+    reference energy are returned as (GAP rank, isomer), with the table of all single points."""
+    flat = [(n, rank, atoms) for n, isomers in sorted(candidates.items())
+            for rank, atoms in enumerate(isomers)]  # fmt: skip
+    ctx.log(f"screening {len(flat)} GAP isomers with reference single points")
+    result = label_with_reference(ctx, [atoms for _, _, atoms in flat])
+    failed = dict(zip(result.failures["index"], result.failures["error"], strict=True))
+    energies = iter(atoms.info[REF_ENERGY_KEY] for atoms in result.labelled)
+    rows = []
+    for k, (n, rank, atoms) in enumerate(flat):
+        e_gap = float(atoms.get_potential_energy())
+        e_ref = np.nan if k in failed else float(next(energies))
+        rows.append(
+            {
+                "n_atoms": n,
+                "isomer_rank_gap": rank,
+                "e_gap_ev": e_gap,
+                "e_ref_single_point_ev": e_ref,
+                "e_bond_gap_kcal": binding_energy_per_atom_kcal(e_gap, n, e_atom),
+                "e_bond_ref_single_point_kcal": binding_energy_per_atom_kcal(e_ref, n, e_atom),
+                "error": failed.get(k, ""),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["rank_screen"] = table.groupby("n_atoms")["e_ref_single_point_ev"].rank(method="first")
+    table["relaxed"] = table["rank_screen"] <= ctx.cfg.refine.n_lowest
+    table["rank_screen"] = table["rank_screen"].fillna(0).astype(int) - 1  # -1: failed
+    chosen: dict[int, list[tuple[int, Atoms]]] = {}
+    for row in table[table["relaxed"]].sort_values(["n_atoms", "rank_screen"]).itertuples():
+        n, rank = int(row.n_atoms), int(row.isomer_rank_gap)
+        chosen.setdefault(n, []).append((rank, candidates[n][rank]))
+    for n, group in table.groupby("n_atoms"):
+        ctx.log(
+            f"Mg{n}: {len(group)} screened ({(group['error'] != '').sum()} failed, reasons in "
+            f"{paths.REFINE_SCREEN}); relaxing GAP ranks {[r for r, _ in chosen.get(n, [])]}, "
+            "the lowest by reference single point"
+        )
+    return chosen, table
+
+
 def refine_isomers(
     ctx: StageContext,
-    lowest: dict[int, list[Atoms]],
+    lowest: dict[int, list[tuple[int, Atoms]]],
     calc_factory,
     e_atom: float,
     gap_spec: str | None,
 ) -> tuple[pd.DataFrame, list[Atoms], pd.DataFrame]:
-    """Relax every isomer; returns the table, the refined structures and the failures."""
-    flat = [
-        (n, rank, atoms)
-        for n, isomers in sorted(lowest.items())
-        for rank, atoms in enumerate(isomers)
-    ]
+    """Relax every (GAP rank, isomer); returns the table, the refined structures and the
+    failures."""
+    flat = [(n, rank, atoms) for n, isomers in sorted(lowest.items()) for rank, atoms in isomers]
     labels = [f"Mg{n} GAP isomer {rank}" for n, rank, _ in flat]
     results = relax_all(ctx, [a for _, _, a in flat], labels, calc_factory)
     gap = make_calculator(gap_spec) if gap_spec else None
@@ -93,7 +140,8 @@ def refine_isomers(
         table["rank_ref"] = (
             table.groupby("n_atoms")["e_ref_ev"].rank(method="first").astype(int) - 1
         )
-        table["rank_changed"] = table["rank_ref"] != table["isomer_rank_gap"]
+        rank_gap = table.groupby("n_atoms")["e_gap_before_ev"].rank(method="first")
+        table["rank_changed"] = table["rank_ref"] != rank_gap.astype(int) - 1
     return (
         table,
         refined,
@@ -150,9 +198,18 @@ def run(ctx: StageContext) -> None:
     cfg = ctx.cfg
     e_atom = reference_atom_energy(cfg)
     sizes = cfg.refine.sizes or cfg.go.sizes
-    lowest = {
-        n: read(ctx.input("go", paths.go_lowest(n)), f":{cfg.refine.n_lowest}") for n in sizes
-    }
+    if cfg.refine.screen_lowest:
+        candidates = {
+            n: read(ctx.input("go", paths.go_unique(n)), f":{cfg.refine.screen_lowest}")
+            for n in sizes
+        }
+        lowest, screened = screen_isomers(ctx, candidates, e_atom)
+        screened.to_csv(ctx.out / paths.REFINE_SCREEN, index=False)
+    else:
+        lowest = {
+            n: list(enumerate(read(ctx.input("go", paths.go_lowest(n)), f":{cfg.refine.n_lowest}")))
+            for n in sizes
+        }
     factory = reference_factory(ctx)
     table, refined, failures = refine_isomers(
         ctx, lowest, factory, e_atom, f"gap:{ctx.paths.final_model}"
