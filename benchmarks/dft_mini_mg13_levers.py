@@ -8,14 +8,19 @@ size's mean signed error). Training set (`--train`):
   train  RUN/data/train.extxyz (the profile's split);
   all    train + test (the test column is then not held out);
   final  RUN/active_learning/train_final.extxyz (the last active-learning round's set).
-`--hold-out N ...` moves sizes N from the training set to the held-out set. `--sweep` fits the
+`--hold-out N ...` moves sizes N from the training set to the held-out set. `--add-go-minima N
+...` adds the DFT labels of the run's unique GO isomers of sizes N (the GAP's own minima; from the
+profile's shipped labels, which hold them after the refine.screen_lowest=40 variant ran).
+`--go-check N` scores each GAP on the run's GO isomers of size N: DFT minus GAP energy at those
+geometries (mean, std, Spearman rho), and how many of them, relaxed with the GAP, lie below the
+GAP-relaxed known GM (active_learning.known_gm). `--sweep` fits the
 grid below instead of the named variants and ends with the Spearman rank correlation between
 the held-out RMSE and the Mg13 RMSE over the grid: whether a selection by held-out sizes (the
 paper's rule) would pick the models that extrapolate to Mg13.
 
 Run: PYTHONPATH=. python benchmarks/dft_mini_mg13_levers.py RUN [--train train|all|final]
-     [--hold-out N ...] [--variants NAME ... | --sweep] [--relax N] [--seed 7] [--workers 2]
-     [--csv FILE]
+     [--hold-out N ...] [--add-go-minima N ...] [--go-check N] [--variants NAME ... | --sweep]
+     [--relax N] [--seed 7] [--workers 2] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -30,14 +35,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ase import Atoms
 from ase.io import read
 from scipy.stats import spearmanr
 
+from paper_artifact.calculators.cache import structure_key
 from paper_artifact.calculators.gap import SoapParams, TwoBodyParams, load_gap, run_gap_fit
-from paper_artifact.config import load_profile
-from paper_artifact.data import REF_ENERGY_KEY
+from paper_artifact.calculators.label_store import read_labels
+from paper_artifact.calculators.relax import relax
+from paper_artifact.config import Config, load_profile
+from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.evaluation import basin_retention, evaluate_model
 from paper_artifact.stages.common import reference_atom_energy
+from paper_artifact.units import EV_TO_KCAL_MOL
 
 SMALL = SoapParams(cutoff=4.0, n_max=6, l_max=4, zeta=4.0, n_sparse=50)
 LARGE = SoapParams(cutoff=4.0, n_max=8, l_max=6, zeta=4.0, n_sparse=300)
@@ -83,8 +93,55 @@ def landscape(model_xml: Path, external: list, n_lowest: int, fmax: float) -> di
     }
 
 
+def go_labels(run: Path, cfg: Config, n_atoms: int) -> list[Atoms]:
+    """The run's unique GO isomers of one size (GAP order) with their shipped DFT labels."""
+    stored = {row.key: row for row in read_labels(cfg.reference.stored_labels.resolve()).rows}
+    settings = cfg.reference.dft.cache_key()
+    source = run / "go" / f"Mg{n_atoms}_unique_isomers.extxyz"
+    labelled = []
+    for rank, isomer in enumerate(read(source, ":")):
+        row = stored.get(structure_key(isomer, settings))
+        if row is None:
+            raise SystemExit(f"{source}, isomer {rank}: no shipped DFT label for it")
+        atoms = Atoms(isomer.numbers, positions=isomer.positions)
+        atoms.info[REF_ENERGY_KEY] = row.energy
+        atoms.arrays[REF_FORCES_KEY] = row.forces
+        labelled.append(atoms)
+    return labelled
+
+
+def go_check(model_xml: Path, isomers: list[Atoms], known_gm: Atoms, fmax: float) -> dict:
+    """DFT - GAP at the GO isomers (kcal/mol/atom) and how many, GAP-relaxed, lie below the
+    GAP-relaxed known GM."""
+    calc = load_gap(model_xml)
+    e_gap = []
+    for isomer in isomers:
+        probe = Atoms(isomer.numbers, positions=isomer.positions)
+        probe.calc = calc
+        e_gap.append(probe.get_potential_energy())
+    e_dft = np.array([a.info[REF_ENERGY_KEY] for a in isomers])
+    hole = (e_dft - np.array(e_gap)) / len(known_gm) * EV_TO_KCAL_MOL
+    gm = relax(Atoms(known_gm.numbers, positions=known_gm.positions), calc, fmax, 2000).energy
+    relaxed = [relax(Atoms(a.numbers, positions=a.positions), calc, fmax, 2000) for a in isomers]
+    return {
+        "go_hole_mean": float(hole.mean()),
+        "go_hole_std": float(hole.std()),
+        "go_rho": float(spearmanr(e_gap, e_dft).statistic),
+        "go_below_gm": sum(r.energy < gm - 1e-3 for r in relaxed),
+        "go_isomers": len(isomers),
+    }
+
+
 def score(
-    variant: tuple, fit_set, held_out, external, settings, workdir, relax: int, fmax: float
+    variant: tuple,
+    fit_set,
+    held_out,
+    external,
+    settings,
+    workdir,
+    relax: int,
+    fmax: float,
+    go: tuple[list[Atoms], Atoms] | None = None,
 ) -> dict:
     name, (soap, two_body, changes) = variant
     settings = dataclasses.replace(settings, **changes)
@@ -109,6 +166,8 @@ def score(
     )
     if relax:
         row.update(landscape(model.xml_path, external, relax, fmax))
+    if go is not None:
+        row.update(go_check(model.xml_path, *go, fmax))
     return row
 
 
@@ -138,6 +197,8 @@ def main() -> None:
     parser.add_argument(
         "--relax", type=int, default=0, metavar="N", help="GAP-relax the N lowest Mg13 minima"
     )
+    parser.add_argument("--add-go-minima", type=int, nargs="+", default=[], metavar="N")
+    parser.add_argument("--go-check", type=int, metavar="N", help="score on the GO isomers of N")
     parser.add_argument("--seed", type=int, default=7, help="gap_fit's sparse-point seed")
     parser.add_argument("--workers", type=int, default=2, help="gap_fit processes at once")
     parser.add_argument("--csv", type=Path, help="also write the table here")
@@ -148,6 +209,10 @@ def main() -> None:
         cfg.fit.settings, e0=reference_atom_energy(cfg), rnd_seed=args.seed
     )
     fit_set, held_out = training_sets(args.run, args.train, args.hold_out)
+    fit_set += [a for n in args.add_go_minima for a in go_labels(args.run, cfg, n)]
+    go = None
+    if args.go_check:
+        go = (go_labels(args.run, cfg, args.go_check), read(cfg.active_learning.known_gm.resolve()))
     external = read(args.run / "data" / "external_test.extxyz", ":")
     named = {**VARIANTS, **SWEEP}
     variants = SWEEP if args.sweep else {v: named[v] for v in args.variants or VARIANTS}
@@ -161,8 +226,9 @@ def main() -> None:
         "| variant | Mg13 RMSE | Mg13 r | Mg13 MSE | held-out RMSE per size | max train RMSE "
         "| train size offset |"
         + (" relaxed minima: mean drop (eV), left basin |" * bool(args.relax))
+        + (" GO isomers: DFT - GAP (rho), below the known GM |" * bool(go))
     )
-    print("|---|---|---|---|---|---|---|" + "---|" * bool(args.relax))
+    print("|---|---|---|---|---|---|---|" + "---|" * (bool(args.relax) + bool(go)))
     fit_and_score = partial(
         score,
         fit_set=fit_set,
@@ -172,6 +238,7 @@ def main() -> None:
         workdir=workdir,
         relax=args.relax,
         fmax=cfg.refine.fmax,
+        go=go,
     )
     rows = []
     with ProcessPoolExecutor(args.workers) as pool:
@@ -186,6 +253,12 @@ def main() -> None:
                     f" {row['relax_drop_mean_ev']:.2f}, "
                     f"{row['relax_left_basin']}/{row['relaxed_minima']} |"
                     if args.relax
+                    else ""
+                )
+                + (
+                    f" {row['go_hole_mean']:+.2f} +- {row['go_hole_std']:.2f} "
+                    f"({row['go_rho']:+.2f}), {row['go_below_gm']}/{row['go_isomers']} |"
+                    if go
                     else ""
                 ),
                 flush=True,
