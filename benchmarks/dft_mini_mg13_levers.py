@@ -40,7 +40,14 @@ from ase.io import read
 from scipy.stats import spearmanr
 
 from paper_artifact.calculators.cache import structure_key
-from paper_artifact.calculators.gap import SoapParams, TwoBodyParams, load_gap, run_gap_fit
+from paper_artifact.calculators.gap import (
+    SoapParams,
+    TwoBodyParams,
+    load_gap,
+    predict_energies,
+    reference_energies,
+    run_gap_fit,
+)
 from paper_artifact.calculators.label_store import read_labels
 from paper_artifact.calculators.relax import relax
 from paper_artifact.config import Config, load_profile
@@ -114,15 +121,11 @@ def go_check(model_xml: Path, isomers: list[Atoms], known_gm: Atoms, fmax: float
     """DFT - GAP at the GO isomers (kcal/mol/atom) and how many, GAP-relaxed, lie below the
     GAP-relaxed known GM."""
     calc = load_gap(model_xml)
-    e_gap = []
-    for isomer in isomers:
-        probe = Atoms(isomer.numbers, positions=isomer.positions)
-        probe.calc = calc
-        e_gap.append(probe.get_potential_energy())
-    e_dft = np.array([a.info[REF_ENERGY_KEY] for a in isomers])
-    hole = (e_dft - np.array(e_gap)) / len(known_gm) * EV_TO_KCAL_MOL
-    gm = relax(Atoms(known_gm.numbers, positions=known_gm.positions), calc, fmax, 2000).energy
-    relaxed = [relax(Atoms(a.numbers, positions=a.positions), calc, fmax, 2000) for a in isomers]
+    e_gap = predict_energies(calc, isomers)
+    e_dft = reference_energies(isomers, REF_ENERGY_KEY)
+    hole = (e_dft - e_gap) / len(known_gm) * EV_TO_KCAL_MOL
+    gm = relax(known_gm, calc, fmax, 2000).energy  # relax works on a copy
+    relaxed = [relax(isomer, calc, fmax, 2000) for isomer in isomers]
     return {
         "go_hole_mean": float(hole.mean()),
         "go_hole_std": float(hole.std()),
