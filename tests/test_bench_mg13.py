@@ -1,0 +1,32 @@
+"""Helpers of the dft-mini Mg13 benchmarks (benchmarks/dft_mini_mg13_*.py)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from ase.cluster import Icosahedron
+from ase.io import read
+
+from paper_artifact.config import load_profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import dft_mini_mg13_holes as holes  # noqa: E402
+import dft_mini_mg13_levers as levers  # noqa: E402
+
+
+def test_icosahedral_mg13_centre_has_twelve_neighbours():
+    # fcc lattice constant a gives nearest neighbours a / sqrt(2) = 3.1 A
+    atoms = Icosahedron("Mg", noshells=2, latticeconstant=3.1 * 2**0.5)
+    assert holes.max_coordination(atoms, 3.6) == 12
+    assert holes.max_coordination(atoms, 3.0) == 0
+    assert holes.mean_nearest_neighbour(atoms) == pytest.approx(3.1, abs=0.2)
+
+
+def test_mg13_labels_beyond_excludes_the_gaussian_gm_basin():
+    cfg = load_profile("dft-mini")
+    gm = read(cfg.active_learning.known_gm.resolve())
+    every = levers.mg13_labels_beyond(cfg, [gm], -1.0)
+    outside = levers.mg13_labels_beyond(cfg, [gm], 0.05)
+    assert {len(a) for a in every} == {13}
+    assert 0 < len(outside) < len(every)
+    assert all(levers.REF_ENERGY_KEY in a.info for a in outside)
