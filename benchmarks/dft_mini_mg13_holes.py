@@ -24,15 +24,14 @@ from ase.io import read
 from ase.neighborlist import neighbor_list
 
 from paper_artifact import paths
-from paper_artifact.calculators.gap import load_gap, predict_energies
-from paper_artifact.calculators.label_store import ENERGY_INFO
+from paper_artifact.calculators.gap import load_gap, predict_energies, reference_energies
 from paper_artifact.config import load_profile
 from paper_artifact.data import REF_ENERGY_KEY
 from paper_artifact.stages.common import reference_atom_energy
 from paper_artifact.units import EV_TO_KCAL_MOL
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dft_mini_mg13_levers import go_labels  # noqa: E402
+from dft_mini_mg13_levers import go_labels, shipped_labels  # noqa: E402
 
 N_ATOMS = 13
 
@@ -46,6 +45,12 @@ def mean_nearest_neighbour(atoms: Atoms) -> float:
     distances = atoms.get_all_distances()
     np.fill_diagonal(distances, np.inf)
     return float(distances.min(axis=1).mean())
+
+
+def dft_minus_gap(calc, labelled: list[Atoms]) -> np.ndarray:
+    """Reference minus GAP energy of each labelled Mg13 structure, kcal/mol/atom."""
+    e_gap = predict_energies(calc, labelled)
+    return (reference_energies(labelled, REF_ENERGY_KEY) - e_gap) * EV_TO_KCAL_MOL / N_ATOMS
 
 
 def by_coordination(name: str, structures: list[Atoms], dft_minus_gap: np.ndarray, cutoff: float):
@@ -67,27 +72,24 @@ def main() -> None:
     cfg = load_profile("dft-mini")
     e_atom = reference_atom_energy(cfg)
     calc = load_gap(paths.RunPaths(args.run).final_model)
-    per_atom = EV_TO_KCAL_MOL / N_ATOMS
 
     gaussian = read(cfg.dft_check.mg13_minima.resolve(), ":")
     gap_bond = predict_energies(calc, gaussian) - N_ATOMS * e_atom
-    dft_bond = np.array([a.info["binding_energy_ev"] for a in gaussian])
+    dft_bond = reference_energies(gaussian, "binding_energy_ev")
     by_coordination(
-        "Gaussian Mg13 minima", gaussian, (dft_bond - gap_bond) * per_atom, args.cn_cutoff
-    )
+        "Gaussian Mg13 minima", gaussian, (dft_bond - gap_bond) * EV_TO_KCAL_MOL / N_ATOMS,
+        args.cn_cutoff,
+    )  # fmt: skip
 
-    shipped = read(cfg.reference.stored_labels.resolve(), ":")
+    shipped = shipped_labels(cfg)
     for n in sorted({len(a) for a in shipped} - {N_ATOMS}):
         largest = max(max_coordination(a, args.cn_cutoff) for a in shipped if len(a) == n)
         print(f"shipped labels of Mg{n}: largest coordination number {largest}")
     mg13 = [a for a in shipped if len(a) == N_ATOMS]
-    dft = np.array([a.info[ENERGY_INFO] for a in mg13])
-    by_coordination("shipped Mg13 labels", mg13, (dft - predict_energies(calc, mg13)) * per_atom,
-                    args.cn_cutoff)  # fmt: skip
+    by_coordination("shipped Mg13 labels", mg13, dft_minus_gap(calc, mg13), args.cn_cutoff)
 
     isomers = go_labels(args.run, cfg, N_ATOMS)
-    dft = np.array([a.info[REF_ENERGY_KEY] for a in isomers])
-    hole = (dft - predict_energies(calc, isomers)) * per_atom
+    hole = dft_minus_gap(calc, isomers)
     cn = by_coordination("GO isomers of the final GAP", isomers, hole, args.cn_cutoff)
     print(
         "  in GAP order (CN: DFT - GAP): "

@@ -115,19 +115,27 @@ def landscape(model_xml: Path, external: list, n_lowest: int, fmax: float) -> di
     }
 
 
+def shipped_labels(cfg: Config) -> list[Atoms]:
+    """The profile's shipped DFT labels as training structures."""
+    labelled = []
+    for row in read_labels(cfg.reference.stored_labels.resolve()).rows:
+        atoms = Atoms(row.numbers, positions=row.positions)
+        atoms.info[REF_ENERGY_KEY] = row.energy
+        atoms.arrays[REF_FORCES_KEY] = row.forces
+        labelled.append(atoms)
+    return labelled
+
+
 def go_labels(run: Path, cfg: Config, n_atoms: int) -> list[Atoms]:
     """The run's unique GO isomers of one size (GAP order) with their shipped DFT labels."""
-    stored = {row.key: row for row in read_labels(cfg.reference.stored_labels.resolve()).rows}
     settings = cfg.reference.dft.cache_key()
+    stored = {structure_key(a, settings): a for a in shipped_labels(cfg) if len(a) == n_atoms}
     source = run / "go" / f"Mg{n_atoms}_unique_isomers.extxyz"
     labelled = []
     for rank, isomer in enumerate(read(source, ":")):
-        row = stored.get(structure_key(isomer, settings))
-        if row is None:
+        atoms = stored.get(structure_key(isomer, settings))
+        if atoms is None:
             raise SystemExit(f"{source}, isomer {rank}: no shipped DFT label for it")
-        atoms = Atoms(isomer.numbers, positions=isomer.positions)
-        atoms.info[REF_ENERGY_KEY] = row.energy
-        atoms.arrays[REF_FORCES_KEY] = row.forces
         labelled.append(atoms)
     return labelled
 
@@ -135,17 +143,12 @@ def go_labels(run: Path, cfg: Config, n_atoms: int) -> list[Atoms]:
 def mg13_labels_beyond(cfg: Config, gaussian_minima: list[Atoms], min_distance: float) -> list:
     """Shipped Mg13 labels farther than min_distance (fingerprint) from every Gaussian minimum."""
     references = [fingerprint(a) for a in gaussian_minima]
-    chosen = []
-    for row in read_labels(cfg.reference.stored_labels.resolve()).rows:
-        if len(row.numbers) != 13:
-            continue
-        atoms = Atoms(row.numbers, positions=row.positions)
-        own = fingerprint(atoms)
-        if min(fingerprint_distance(own, ref) for ref in references) > min_distance:
-            atoms.info[REF_ENERGY_KEY] = row.energy
-            atoms.arrays[REF_FORCES_KEY] = row.forces
-            chosen.append(atoms)
-    return chosen
+    return [
+        atoms
+        for atoms in shipped_labels(cfg)
+        if len(atoms) == 13
+        and min(fingerprint_distance(fingerprint(atoms), ref) for ref in references) > min_distance
+    ]
 
 
 def go_check(model_xml: Path, isomers: list[Atoms], known_gm: Atoms, fmax: float) -> dict:
