@@ -99,6 +99,9 @@ class ActiveLearningConfig:
     # N > 0: each round also relaxes the N lowest structures per size of data.external_test
     # with its GAP and records how many stay in their basin (rounds.csv)
     external_relax_lowest: int = 0
+    # how many of the target size's lowest GAP isomers each round relaxes with the reference
+    # (0: refine.n_lowest, the same test as the GO table)
+    test_lowest: int = 0
     mh: MHParams = field(default_factory=MHParams)
 
     def __post_init__(self) -> None:
@@ -112,7 +115,12 @@ class ActiveLearningConfig:
                 "al_starts",
                 "al_steps",
             ),
-            non_negative=("target_size", "reference_relax_steps", "external_relax_lowest"),
+            non_negative=(
+                "target_size",
+                "reference_relax_steps",
+                "external_relax_lowest",
+                "test_lowest",
+            ),
             sizes=("al_sizes",),
         )
 
@@ -217,6 +225,18 @@ class Config:
     dft_check: DFTCheckConfig = field(default_factory=DFTCheckConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.refine.screen_lowest and self.refine.n_lowest > self.go.n_lowest:
+            raise ConfigError(
+                f"refine.n_lowest ({self.refine.n_lowest}) exceeds go.n_lowest "
+                f"({self.go.n_lowest}): the GO stage exports only its go.n_lowest lowest isomers"
+            )
+
+    @property
+    def al_test_lowest(self) -> int:
+        """Isomers of the target size that active learning's test relaxes with the reference."""
+        return self.active_learning.test_lowest or self.refine.n_lowest
 
     def hash(self) -> str:
         plain = to_plain(self)

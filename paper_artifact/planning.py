@@ -7,7 +7,8 @@ stages do:
 
   data             every generated candidate gets one energy+force label;
   active_learning  the known GM relaxed once, then per round (at most max_rounds + 1) the
-                   refine.n_lowest GAP isomers of the target size relaxed, and per growing
+                   test_lowest (default refine.n_lowest) GAP isomers of the target size
+                   relaxed, and per growing
                    round (at most max_rounds) new_isomers_per_size labels of every AL size,
                    reference_relax_steps + 1 per isomer when paths are labelled;
   refine           refine.n_lowest relaxations per size (+ one per known GM file found), after
@@ -94,7 +95,7 @@ def estimate(cfg: Config, model: CostModel) -> list[StageEstimate]:
     al = cfg.active_learning
     calls, seconds = 0, 0.0
     if dft_reference and al.target_size:
-        relaxations = 1 + (al.max_rounds + 1) * cfg.refine.n_lowest
+        relaxations = 1 + (al.max_rounds + 1) * cfg.al_test_lowest
         calls += relaxations * RELAX_FORCE_CALLS
         seconds += relaxations * RELAX_FORCE_CALLS * label(al.target_size)
         per_isomer = al.reference_relax_steps + 1  # the start and each step of its path

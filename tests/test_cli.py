@@ -155,6 +155,8 @@ def test_module_entry_point():
         ("refine.fmax=0", "'fmax' must be > 0"),
         ("refine.screen_lowest=-1", "'screen_lowest' must be >= 0, got -1"),
         ("refine.screen_lowest=2", "'screen_lowest' (2) must be 0 or at least 'n_lowest' (5)"),
+        ("refine.n_lowest=6", "refine.n_lowest (6) exceeds go.n_lowest (5)"),
+        ("active_learning.test_lowest=-1", "'test_lowest' must be >= 0, got -1"),
         ("data.train_sizes=[1, 8]", "'train_sizes' has cluster sizes below 2: [1]"),
         ("go.sizes=[]", "'go.sizes' is empty"),
         ("data.train_sizes=[]", "'data.train_sizes' is empty"),

@@ -175,6 +175,7 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
         known_gm=InputPath(tmp_path / "decoy.extxyz"),
         reference_relax_steps=3,
         external_relax_lowest=3,
+        test_lowest=1,  # refine.n_lowest is 3
     )
     shutil.copytree(run_dir, tmp_path / "run")
     # an external test set (the Mg8 test split stands in for the Gaussian Mg13 minima)
@@ -196,6 +197,7 @@ def test_active_learning_can_label_reference_relaxation_paths(micro, tmp_path):
     # each round records its model's RMSE on the external set; the last equals the final model's
     rounds = pd.read_csv(tmp_path / "run" / "active_learning" / "rounds.csv")
     assert len(rounds) == 2 and rounds.model[1] != rounds.model[0]
+    assert list(rounds.test_isomers_relaxed) == [1, 1]
     metrics = pd.read_csv(tmp_path / "run" / "active_learning" / "metrics_per_size.csv")
     external = metrics[metrics.split == "external"]
     assert list(external.n_atoms) == [8]

@@ -39,6 +39,20 @@ def test_dft_mini_counts_what_the_stages_do():
     assert stages["dft_check"].cpu_seconds == pytest.approx(check.mg13_count * 100.0)
 
 
+def test_active_learning_test_count_is_separate_from_refine():
+    cfg = load_profile("dft-mini")
+    paper_refine = {"go": {"n_lowest": 10}, "refine": {"n_lowest": 10}}
+    both = _by_stage(load_profile("dft-mini", paper_refine))
+    refine_only = _by_stage(
+        load_profile("dft-mini", {**paper_refine, "active_learning": {"test_lowest": 3}})
+    )
+    assert refine_only["refine"].dft_calls == both["refine"].dft_calls
+    rounds = cfg.active_learning.max_rounds + 1
+    saved = rounds * (10 - 3) * RELAX_FORCE_CALLS
+    assert both["active_learning"].dft_calls - refine_only["active_learning"].dft_calls == saved
+    assert refine_only["active_learning"].dft_calls == _by_stage(cfg)["active_learning"].dft_calls
+
+
 def test_estimate_grows_with_the_sizes():
     small = _by_stage(load_profile("dft-mini"))
     larger = _by_stage(

@@ -234,11 +234,11 @@ def test_target(
 ) -> dict:
     """Does GO with this GAP predict the known GM of the target size (the paper's test)?
 
-    The same test as the GO table: MH with the GAP on the target size, its refine.n_lowest
-    lowest isomers relaxed with the reference, and the lowest of them compared with the
-    reference-relaxed known GM (same minimum: fingerprint distance below
-    go_table.SAME_MINIMUM_FP_DISTANCE). Also recorded: whether the MH visited the known GM
-    relaxed with the GAP.
+    The same test as the GO table: MH with the GAP on the target size, its lowest isomers
+    (active_learning.test_lowest, by default refine.n_lowest) relaxed with the reference, and
+    the lowest of them compared with the reference-relaxed known GM (same minimum: fingerprint
+    distance below go_table.SAME_MINIMUM_FP_DISTANCE). Also recorded: whether the MH visited
+    the known GM relaxed with the GAP.
     """
     al = ctx.cfg.active_learning
     round_dir.mkdir(parents=True, exist_ok=True)
@@ -253,7 +253,7 @@ def test_target(
     )
     results = run_tasks(tasks, ctx.map, ctx.log)
     isomers = merge_by_size(tasks, results, al.mh)[al.target_size]
-    candidates = isomers[: ctx.cfg.refine.n_lowest]
+    candidates = isomers[: ctx.cfg.al_test_lowest]
     best = reference_relaxed(ctx, candidates, f"Mg{al.target_size} GAP isomer")[0]
     distance = fingerprint_distance(fingerprint(best), fingerprint(known_ref))
     known_gap = relaxed_known_gm(known_ref, model_xml, al.mh.fmax)
@@ -269,6 +269,7 @@ def test_target(
         "found": bool(distance < SAME_MINIMUM_FP_DISTANCE),
         "known_gm_gap_energy_ev": float(known_gap.get_potential_energy()),
         "known_gm_visited": visited,
+        "test_isomers_relaxed": len(candidates),
         "mh_hops": int(sum(res.n_steps for res in results)),
         "mh_energy_force_calls": int(sum(res.n_force_calls for res in results)),
         "n_added": 0,
