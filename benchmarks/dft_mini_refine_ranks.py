@@ -1,0 +1,85 @@
+"""Reference relaxation of chosen GAP ranks of a dft-mini run's GO isomers (issue 16, item 3:
+would refining more of the GAP's lowest isomers, as the paper's 10, reach the Gaussian GM?).
+
+Relaxes the unique GO isomers of one size at the given GAP ranks (RUN/go/MgN_unique_isomers.extxyz)
+the way the refine stage does (the profile's reference calculator through the run's label cache,
+refine.fmax, refine.max_steps) and prints per rank the energy above the known GM relaxed with the
+same reference (refine/known_global_minima.extxyz of the run, else the relaxed profile GM), the
+fingerprint distance to it and whether it is the same minimum (go_table's rule). The labels land
+in the run's cache, so `labels export` can ship them.
+
+Run: PYTHONPATH=. python benchmarks/dft_mini_refine_ranks.py RUN --ranks 0 1 2 ... [--size 13]
+     [--profile dft-mini] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from ase.io import read
+
+from paper_artifact import paths
+from paper_artifact.analysis.go_table import SAME_MINIMUM_FP_DISTANCE
+from paper_artifact.calculators.factory import calculator_factory
+from paper_artifact.calculators.relax import RelaxTask, relax_task
+from paper_artifact.config import load_profile
+from paper_artifact.mh.fingerprint import fingerprint, fingerprint_distance
+from paper_artifact.stages.common import reference_atom_energy, reference_rules
+from paper_artifact.units import binding_energy_per_atom_kcal
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("run", type=Path, help="a run folder with its go stage done")
+    parser.add_argument("--ranks", type=int, nargs="+", required=True, metavar="R")
+    parser.add_argument("--size", type=int, default=13)
+    parser.add_argument("--profile", default="dft-mini")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    cfg = load_profile(args.profile)
+    unique = read(args.run / "go" / paths.go_unique(args.size), ":")
+    if max(args.ranks) >= len(unique):
+        parser.error(f"the run has {len(unique)} unique Mg{args.size} isomers")
+    reference = cfg.reference
+    factory = calculator_factory(
+        reference.calculator, reference.dft, args.run / ".cache" / paths.CACHE_DB
+    )
+    known_file = args.run / "refine" / paths.REFINE_KNOWN_GM
+    known = None
+    if known_file.exists():
+        known = {len(a): a for a in read(known_file, ":")}.get(args.size)
+    if known is None:
+        gm = read(cfg.refine.known_gm_dir.resolve() / f"Mg{args.size}.extxyz")
+        known = relax_task(
+            RelaxTask(gm, factory, cfg.refine.fmax, cfg.refine.max_steps, "known GM")
+        )["atoms"]
+    known_energy = known.get_potential_energy()
+    known_fp = fingerprint(known)
+    tasks = [
+        RelaxTask(unique[r], factory, cfg.refine.fmax, cfg.refine.max_steps,
+                  f"Mg{args.size} GAP isomer {r}", reference_rules(cfg))
+        for r in args.ranks
+    ]  # fmt: skip
+    e_atom = reference_atom_energy(cfg)
+    print("| GAP rank | GAP energy (eV) | relaxed: above the GM (eV) | E_bond (kcal/mol/atom) "
+          "| fingerprint distance | steps | same minimum |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|", flush=True)
+    with ProcessPoolExecutor(args.workers) as pool:
+        for rank, result in zip(args.ranks, pool.map(relax_task, tasks), strict=True):
+            distance = fingerprint_distance(known_fp, fingerprint(result["atoms"]))
+            e_bond = binding_energy_per_atom_kcal(result["energy_ev"], args.size, e_atom)
+            print(
+                f"| {rank} | {unique[rank].get_potential_energy():.4f} | "
+                f"{result['energy_ev'] - known_energy:+.4f} | {e_bond:.3f} | {distance:.4f} | "
+                f"{result['n_steps']}{'' if result['converged'] else ' (not converged)'} | "
+                f"{'yes' if distance < SAME_MINIMUM_FP_DISTANCE else 'no'} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
