@@ -238,3 +238,15 @@ def test_stage_work_outside_map_runs_with_the_task_thread_count(tmp_path):
     Runner(load_config(path), stages, tmp_path / "run", log=lambda m: None).run()
     env_value, blas_threads = SEEN_THREADS[-1]
     assert env_value == "1" and blas_threads and set(blas_threads) == {1}
+
+
+def test_active_learning_is_stale_when_its_reference_test_settings_change(tmp_path):
+    from paper_artifact.config import load_profile
+    from paper_artifact.runner import stage_key
+    from paper_artifact.stages import STAGES as PIPELINE
+
+    stage = next(s for s in PIPELINE if s.name == "active_learning")
+    paths = RunPaths(tmp_path / "run")
+    key = stage_key(stage, load_profile("smoke"), paths)
+    for change in ({"n_lowest": 4}, {"fmax": 0.01}):
+        assert stage_key(stage, load_profile("smoke", {"refine": change}), paths) != key

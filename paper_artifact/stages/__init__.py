@@ -23,7 +23,8 @@ STAGES = [
         "MH on the target size until the known GM is found; else add "
         "GAP isomers of the AL sizes labelled by the reference and refit",
         active_learning.run,
-        ("reference", "data", "fit", "active_learning"),
+        # refine: its test relaxes with refine.fmax / max_steps (and n_lowest by default)
+        ("reference", "data", "fit", "active_learning", "refine"),
         needs=("data", "fit"),
     ),
     Stage(
