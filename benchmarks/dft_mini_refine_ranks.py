@@ -41,14 +41,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     cfg = load_profile(args.profile)
-    unique = read(args.run / "go" / paths.go_unique(args.size), ":")
+    run = paths.RunPaths(args.run)
+    unique = read(run.stage("go") / paths.go_unique(args.size), ":")
     if max(args.ranks) >= len(unique):
         parser.error(f"the run has {len(unique)} unique Mg{args.size} isomers")
     reference = cfg.reference
-    factory = calculator_factory(
-        reference.calculator, reference.dft, args.run / ".cache" / paths.CACHE_DB
-    )
-    known_file = args.run / "refine" / paths.REFINE_KNOWN_GM
+    factory = calculator_factory(reference.calculator, reference.dft, run.cache_db)
+    known_file = run.stage("refine") / paths.REFINE_KNOWN_GM
     known = None
     if known_file.exists():
         known = {len(a): a for a in read(known_file, ":")}.get(args.size)

@@ -8,8 +8,8 @@ stages do:
   data             every generated candidate gets one energy+force label;
   active_learning  the known GM relaxed once, then per round (at most max_rounds + 1) the
                    test_lowest (default refine.n_lowest) GAP isomers of the target size
-                   relaxed, and per growing
-                   round (at most max_rounds) new_isomers_per_size labels of every AL size,
+                   relaxed, and per growing round (at most max_rounds)
+                   new_isomers_per_size labels of every AL size,
                    reference_relax_steps + 1 per isomer when paths are labelled;
   refine           refine.n_lowest relaxations per size (+ one per known GM file found), after
                    refine.screen_lowest single points per size (upper bound) when screening;
