@@ -41,16 +41,13 @@ def test_dft_mini_counts_what_the_stages_do():
 
 def test_active_learning_test_count_is_separate_from_refine():
     cfg = load_profile("dft-mini")
-    paper_refine = {"go": {"n_lowest": 10}, "refine": {"n_lowest": 10}}
-    both = _by_stage(load_profile("dft-mini", paper_refine))
-    refine_only = _by_stage(
-        load_profile("dft-mini", {**paper_refine, "active_learning": {"test_lowest": 3}})
-    )
-    assert refine_only["refine"].dft_calls == both["refine"].dft_calls
+    assert (cfg.refine.n_lowest, cfg.al_test_lowest) == (10, 3)
+    separate = _by_stage(cfg)
+    both = _by_stage(load_profile("dft-mini", {"active_learning": {"test_lowest": 0}}))
+    assert separate["refine"].dft_calls == both["refine"].dft_calls
     rounds = cfg.active_learning.max_rounds + 1
     saved = rounds * (10 - 3) * RELAX_FORCE_CALLS
-    assert both["active_learning"].dft_calls - refine_only["active_learning"].dft_calls == saved
-    assert refine_only["active_learning"].dft_calls == _by_stage(cfg)["active_learning"].dft_calls
+    assert both["active_learning"].dft_calls - separate["active_learning"].dft_calls == saved
 
 
 def test_estimate_grows_with_the_sizes():
