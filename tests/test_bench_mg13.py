@@ -8,8 +8,10 @@ from ase.cluster import Icosahedron
 from ase.io import read
 
 from paper_artifact.config import load_profile
+from paper_artifact.mh.fingerprint import fingerprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import dft_mini_known_minima as known_minima  # noqa: E402
 import dft_mini_mg13_holes as holes  # noqa: E402
 import dft_mini_mg13_levers as levers  # noqa: E402
 
@@ -30,3 +32,19 @@ def test_mg13_labels_beyond_excludes_the_gaussian_gm_basin():
     assert {len(a) for a in every} == {13}
     assert 0 < len(outside) < len(every)
     assert all(levers.REF_ENERGY_KEY in a.info for a in outside)
+
+
+def test_gaussian_gm_is_the_first_unique_known_minimum():
+    root = Path(__file__).resolve().parents[1]
+    minima = read(root / known_minima.GAUSSIAN_MINIMA, ":")
+    known = known_minima.unique_known_minima(minima)
+    energies = [k.info["energy"] for k in known]
+    assert energies == sorted(energies)
+    assert 100 < len(known) < len(minima)  # the set holds repeats (mirror images among them)
+    gm = read(root / "data/known_gm/bp86/Mg13.extxyz")
+    index, distance = known_minima.nearest(fingerprint(gm), known)
+    assert index == 0 and distance < 1e-3
+    third = known[3].info["energy"] - known[0].info["energy"]
+    assert known_minima.minima_below(third, known) == 3
+    assert known_minima.minima_below(third + 1e-6, known, same_as=3) == 3
+    assert known_minima.minima_below(third + 1e-6, known) == 4
