@@ -90,12 +90,13 @@ def gap_order_of_known(run: paths.RunPaths, size: int, known: list[Atoms], count
         a.get_potential_energy() for a in read(run.stage("go") / paths.go_unique(size), ":")
     ]
     gm_gauss = known[0].info["energy"]
+    gap = load_gap(run.final_model)
     rows = []
     for atoms in known[:count]:
         start = Atoms(atoms.numbers, positions=atoms.positions)
-        start.calc = load_gap(run.final_model)
+        start.calc = gap
         at_start = start.get_potential_energy()
-        result = relax(start, load_gap(run.final_model), fmax=fmax, steps=1000)
+        result = relax(start, gap, fmax=fmax, steps=1000)
         moved = fingerprint_distance(atoms.info["fingerprint"], fingerprint(result.atoms))
         rows.append((atoms.info["energy"] - gm_gauss, at_start, result.energy, moved))
     print(f"| known rank | Gaussian: above the GM (eV) | GAP at the Gaussian geometry, above the "
@@ -114,7 +115,10 @@ def main() -> None:
     )
     parser.add_argument("run", type=Path, help="a dft-mini run folder with its refine stage done")
     parser.add_argument("--known", type=Path, default=GAUSSIAN_MINIMA, help="known minima (extxyz)")
-    parser.add_argument("--gap-relax", type=int, default=0, metavar="K")
+    parser.add_argument(
+        "--gap-relax", type=int, default=0, metavar="K",
+        help="also relax the K lowest known minima with the run's final GAP (default: skip)",
+    )  # fmt: skip
     parser.add_argument("--profile", default="dft-mini")
     args = parser.parse_args()
     cfg = load_profile(args.profile)

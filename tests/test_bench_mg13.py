@@ -35,13 +35,12 @@ def test_mg13_labels_beyond_excludes_the_gaussian_gm_basin():
 
 
 def test_gaussian_gm_is_the_first_unique_known_minimum():
-    root = Path(__file__).resolve().parents[1]
-    minima = read(root / known_minima.GAUSSIAN_MINIMA, ":")
+    minima = read(known_minima.GAUSSIAN_MINIMA, ":")
     known = known_minima.unique_known_minima(minima)
     energies = [k.info["energy"] for k in known]
     assert energies == sorted(energies)
     assert 100 < len(known) < len(minima)  # the set holds repeats (mirror images among them)
-    gm = read(root / "data/known_gm/bp86/Mg13.extxyz")
+    gm = read(Path(__file__).resolve().parents[1] / "data/known_gm/bp86/Mg13.extxyz")
     index, distance = known_minima.nearest(fingerprint(gm), known)
     assert index == 0 and distance < 1e-3
     third = known[3].info["energy"] - known[0].info["energy"]
