@@ -1,5 +1,6 @@
 """Reference relaxation of chosen GAP ranks of a dft-mini run's GO isomers (issue 16, item 3:
-would refining more of the GAP's lowest isomers, as the paper's 10, reach the Gaussian GM?).
+would refining more of the GAP's lowest isomers, as the paper's 10, reach the Gaussian GM? Does
+any GO isomer lie in the GM's reference basin at all?).
 
 Relaxes the unique GO isomers of one size at the given GAP ranks (RUN/go/MgN_unique_isomers.extxyz)
 the way the refine stage does (the profile's reference calculator through the run's label cache,
@@ -8,8 +9,12 @@ same reference (refine/known_global_minima.extxyz of the run, else the relaxed p
 fingerprint distance to it and whether it is the same minimum (go_table's rule). The labels land
 in the run's cache, so `labels export` can ship them.
 
-Run: PYTHONPATH=. python benchmarks/dft_mini_refine_ranks.py RUN --ranks 0 1 2 ... [--size 13]
-     [--profile dft-mini] [--workers 2]
+--nearest-known K relaxes instead the K isomers nearest the known GM by fingerprint, whatever
+their GAP rank: a diagnostic that uses the answer (GO cannot pick these), to tell a search that
+never reaches the GM's basin from a ranking that puts it too high.
+
+Run: PYTHONPATH=. python benchmarks/dft_mini_refine_ranks.py RUN (--ranks 0 1 2 ... |
+     --nearest-known K) [--size 13] [--profile dft-mini] [--workers 2]
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import argparse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
+from ase import Atoms
 from ase.io import read
 
 from paper_artifact import paths
@@ -30,12 +37,23 @@ from paper_artifact.stages.common import reference_atom_energy, reference_rules
 from paper_artifact.units import binding_energy_per_atom_kcal
 
 
+def ranks_nearest(unique: list[Atoms], known_fp: np.ndarray, k: int) -> list[int]:
+    """GAP ranks of the k isomers nearest the known GM's fingerprint, nearest first."""
+    distances = [fingerprint_distance(known_fp, fingerprint(atoms)) for atoms in unique]
+    return [int(r) for r in np.argsort(distances, kind="stable")[:k]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("run", type=Path, help="a run folder with its go stage done")
-    parser.add_argument("--ranks", type=int, nargs="+", required=True, metavar="R")
+    choice = parser.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--ranks", type=int, nargs="+", metavar="R", help="GAP ranks, 0 lowest")
+    choice.add_argument(
+        "--nearest-known", type=int, metavar="K",
+        help="the K isomers nearest the known GM by fingerprint (a diagnostic, see above)",
+    )  # fmt: skip
     parser.add_argument("--size", type=int, default=13)
     parser.add_argument("--profile", default="dft-mini")
     parser.add_argument("--workers", type=int, default=2)
@@ -43,7 +61,7 @@ def main() -> None:
     cfg = load_profile(args.profile)
     run = paths.RunPaths(args.run)
     unique = read(run.stage("go") / paths.go_unique(args.size), ":")
-    if max(args.ranks) >= len(unique):
+    if max(args.ranks or [args.nearest_known - 1]) >= len(unique) or args.nearest_known == 0:
         parser.error(f"the run has {len(unique)} unique Mg{args.size} isomers")
     reference = cfg.reference
     factory = calculator_factory(reference.calculator, reference.dft, run.cache_db)
@@ -58,22 +76,25 @@ def main() -> None:
         )["atoms"]
     known_energy = known.get_potential_energy()
     known_fp = fingerprint(known)
+    ranks = args.ranks or ranks_nearest(unique, known_fp, args.nearest_known)
     tasks = [
         RelaxTask(unique[r], factory, cfg.refine.fmax, cfg.refine.max_steps,
                   f"Mg{args.size} GAP isomer {r}", reference_rules(cfg))
-        for r in args.ranks
+        for r in ranks
     ]  # fmt: skip
     e_atom = reference_atom_energy(cfg)
-    print("| GAP rank | GAP energy (eV) | relaxed: above the GM (eV) | E_bond (kcal/mol/atom) "
-          "| fingerprint distance | steps | same minimum |")  # fmt: skip
+    print("| GAP rank | GAP energy (eV) | fingerprint distance to the GM: start, relaxed "
+          "| relaxed: above the GM (eV) | E_bond (kcal/mol/atom) | steps "
+          "| same minimum |")  # fmt: skip
     print("|---|---|---|---|---|---|---|", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
-        for rank, result in zip(args.ranks, pool.map(relax_task, tasks), strict=True):
+        for rank, result in zip(ranks, pool.map(relax_task, tasks), strict=True):
+            start = fingerprint_distance(known_fp, fingerprint(unique[rank]))
             distance = fingerprint_distance(known_fp, fingerprint(result["atoms"]))
             e_bond = binding_energy_per_atom_kcal(result["energy_ev"], args.size, e_atom)
             print(
-                f"| {rank} | {unique[rank].get_potential_energy():.4f} | "
-                f"{result['energy_ev'] - known_energy:+.4f} | {e_bond:.3f} | {distance:.4f} | "
+                f"| {rank} | {unique[rank].get_potential_energy():.4f} | {start:.4f}, "
+                f"{distance:.4f} | {result['energy_ev'] - known_energy:+.4f} | {e_bond:.3f} | "
                 f"{result['n_steps']}{'' if result['converged'] else ' (not converged)'} | "
                 f"{'yes' if distance < SAME_MINIMUM_FP_DISTANCE else 'no'} |",
                 flush=True,

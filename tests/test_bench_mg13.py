@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import dft_mini_known_minima as known_minima  # noqa: E402
 import dft_mini_mg13_holes as holes  # noqa: E402
 import dft_mini_mg13_levers as levers  # noqa: E402
+import dft_mini_refine_ranks as refine_ranks  # noqa: E402
 
 
 def test_icosahedral_mg13_centre_has_twelve_neighbours():
@@ -47,3 +48,11 @@ def test_gaussian_gm_is_the_first_unique_known_minimum():
     assert known_minima.minima_below(third, known) == 3
     assert known_minima.minima_below(third + 1e-6, known, same_as=3) == 3
     assert known_minima.minima_below(third + 1e-6, known) == 4
+
+
+def test_ranks_nearest_orders_isomers_by_fingerprint_distance_to_the_known_gm():
+    gm = read(load_profile("dft-mini").active_learning.known_gm.resolve())
+    rattled = [gm.copy() for _ in range(3)]
+    for seed, (atoms, amplitude) in enumerate(zip(rattled, (0.3, 0.02, 0.1), strict=True)):
+        atoms.rattle(amplitude, seed=seed)
+    assert refine_ranks.ranks_nearest(rattled, fingerprint(gm), 2) == [1, 2]
