@@ -61,8 +61,10 @@ def main() -> None:
     cfg = load_profile(args.profile)
     run = paths.RunPaths(args.run)
     unique = read(run.stage("go") / paths.go_unique(args.size), ":")
-    if max(args.ranks or [args.nearest_known - 1]) >= len(unique) or args.nearest_known == 0:
-        parser.error(f"the run has {len(unique)} unique Mg{args.size} isomers")
+    count = len(unique)
+    wanted = args.ranks or [args.nearest_known - 1]
+    if not 0 <= min(wanted) <= max(wanted) < count:
+        parser.error(f"the run has {count} unique Mg{args.size} isomers: ranks 0-{count - 1}, K 1-{count}")
     reference = cfg.reference
     factory = calculator_factory(reference.calculator, reference.dft, run.cache_db)
     known_file = run.stage("refine") / paths.REFINE_KNOWN_GM
