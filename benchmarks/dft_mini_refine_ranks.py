@@ -64,7 +64,9 @@ def main() -> None:
     count = len(unique)
     wanted = args.ranks or [args.nearest_known - 1]
     if not 0 <= min(wanted) <= max(wanted) < count:
-        parser.error(f"the run has {count} unique Mg{args.size} isomers: ranks 0-{count - 1}, K 1-{count}")
+        parser.error(
+            f"the run has {count} unique Mg{args.size} isomers: ranks 0-{count - 1}, K 1-{count}"
+        )
     reference = cfg.reference
     factory = calculator_factory(reference.calculator, reference.dft, run.cache_db)
     known_file = run.stage("refine") / paths.REFINE_KNOWN_GM
