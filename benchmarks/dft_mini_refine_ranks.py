@@ -37,9 +37,13 @@ from paper_artifact.stages.common import reference_atom_energy, reference_rules
 from paper_artifact.units import binding_energy_per_atom_kcal
 
 
-def ranks_nearest(unique: list[Atoms], known_fp: np.ndarray, k: int) -> list[int]:
-    """GAP ranks of the k isomers nearest the known GM's fingerprint, nearest first."""
-    distances = [fingerprint_distance(known_fp, fingerprint(atoms)) for atoms in unique]
+def distances_to(known_fp: np.ndarray, isomers: list[Atoms]) -> list[float]:
+    """Fingerprint distance of each isomer to the known GM."""
+    return [fingerprint_distance(known_fp, fingerprint(atoms)) for atoms in isomers]
+
+
+def ranks_nearest(distances: list[float], k: int) -> list[int]:
+    """GAP ranks of the k isomers nearest the known GM, nearest first."""
     return [int(r) for r in np.argsort(distances, kind="stable")[:k]]
 
 
@@ -80,7 +84,8 @@ def main() -> None:
         )["atoms"]
     known_energy = known.get_potential_energy()
     known_fp = fingerprint(known)
-    ranks = args.ranks or ranks_nearest(unique, known_fp, args.nearest_known)
+    start_distances = distances_to(known_fp, unique)
+    ranks = args.ranks or ranks_nearest(start_distances, args.nearest_known)
     tasks = [
         RelaxTask(unique[r], factory, cfg.refine.fmax, cfg.refine.max_steps,
                   f"Mg{args.size} GAP isomer {r}", reference_rules(cfg))
@@ -93,12 +98,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
         for rank, result in zip(ranks, pool.map(relax_task, tasks), strict=True):
-            start = fingerprint_distance(known_fp, fingerprint(unique[rank]))
             distance = fingerprint_distance(known_fp, fingerprint(result["atoms"]))
             e_bond = binding_energy_per_atom_kcal(result["energy_ev"], args.size, e_atom)
             print(
-                f"| {rank} | {unique[rank].get_potential_energy():.4f} | {start:.4f}, "
-                f"{distance:.4f} | {result['energy_ev'] - known_energy:+.4f} | {e_bond:.3f} | "
+                f"| {rank} | {unique[rank].get_potential_energy():.4f} | "
+                f"{start_distances[rank]:.4f}, {distance:.4f} | "
+                f"{result['energy_ev'] - known_energy:+.4f} | {e_bond:.3f} | "
                 f"{result['n_steps']}{'' if result['converged'] else ' (not converged)'} | "
                 f"{'yes' if distance < SAME_MINIMUM_FP_DISTANCE else 'no'} |",
                 flush=True,

@@ -41,7 +41,7 @@ def test_gaussian_gm_is_the_first_unique_known_minimum():
     energies = [k.info["energy"] for k in known]
     assert energies == sorted(energies)
     assert 100 < len(known) < len(minima)  # the set holds repeats (mirror images among them)
-    gm = read(Path(__file__).resolve().parents[1] / "data/known_gm/bp86/Mg13.extxyz")
+    gm = read(load_profile("dft-mini").active_learning.known_gm.resolve())
     index, distance = known_minima.nearest(fingerprint(gm), known)
     assert index == 0 and distance < 1e-3
     third = known[3].info["energy"] - known[0].info["energy"]
@@ -55,4 +55,5 @@ def test_ranks_nearest_orders_isomers_by_fingerprint_distance_to_the_known_gm():
     rattled = [gm.copy() for _ in range(3)]
     for seed, (atoms, amplitude) in enumerate(zip(rattled, (0.3, 0.02, 0.1), strict=True)):
         atoms.rattle(amplitude, seed=seed)
-    assert refine_ranks.ranks_nearest(rattled, fingerprint(gm), 2) == [1, 2]
+    distances = refine_ranks.distances_to(fingerprint(gm), rattled)
+    assert refine_ranks.ranks_nearest(distances, 2) == [1, 2]
