@@ -142,7 +142,7 @@ def load_specs(directory: Path) -> list[CheckSpec]:
 def check_run(cfg: Config, run_dir: Path, expected: Path | None = None) -> CheckReport:
     expected = expected or expected_dir(cfg.profile)
     specs = load_specs(expected)
-    notes = numerics_notes(_read_json(expected / NUMERICS_FILE), _run_numerics(run_dir))
+    notes = stage_numerics_notes(_read_json(expected / NUMERICS_FILE), _stage_numerics(run_dir))
     findings: list[Finding] = []
     for spec in specs:
         got_path, exp_path = run_dir / spec.file, expected / spec.file
@@ -163,11 +163,38 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+def _stage_numerics(run_dir: Path) -> dict[str, dict]:
+    """Each finished stage's numerics and packages, as the runner recorded them when it ran."""
+    stages = (_read_json(RunPaths(run_dir).manifest) or {}).get("stages", {})
+    return {
+        name: {"numerics": entry["numerics"], "packages": entry.get("packages", {})}
+        for name, entry in stages.items()
+        if "numerics" in entry
+    }
+
+
 def _run_numerics(run_dir: Path) -> dict | None:
-    manifest = _read_json(RunPaths(run_dir).manifest) or {}
-    if "numerics" not in manifest:
-        return None
-    return {"numerics": manifest["numerics"], "packages": manifest.get("packages", {})}
+    """The one set of numerics all stages ran with (None if the manifest records none)."""
+    by_stage = _stage_numerics(run_dir)
+    distinct = {json.dumps(env, sort_keys=True) for env in by_stage.values()}
+    if len(distinct) > 1:
+        raise ValueError(
+            f"the stages in {run_dir} ran with different numerics or packages (manifest.json, "
+            "'stages'); rerun them in one environment (run --force) before storing its results"
+        )
+    return next(iter(by_stage.values()), None)
+
+
+def stage_numerics_notes(expected: dict | None, by_stage: dict[str, dict]) -> list[str]:
+    """`numerics_notes` for every stage; a note that holds for only some stages names them."""
+    stages_by_note: dict[str, list[str]] = {}
+    for name, got in by_stage.items():
+        for note in numerics_notes(expected, got):
+            stages_by_note.setdefault(note, []).append(name)
+    return [
+        note if len(names) == len(by_stage) else f"stage(s) {', '.join(names)}: {note}"
+        for note, names in stages_by_note.items()
+    ]
 
 
 def numerics_notes(expected: dict | None, got: dict | None) -> list[str]:
@@ -399,6 +426,7 @@ def update_expected(
     """Copy every promised file of the run (specs: promises.promised_specs) into
     expected_results/<profile>/; report what moved."""
     target = target or expected_dir(cfg.profile)
+    numerics = _run_numerics(run_dir)
     lines = [f"updating expected_results/{cfg.profile}/ from {run_dir}"]
     if target.exists():
         previous = check_run(cfg, run_dir, target)
@@ -419,7 +447,6 @@ def update_expected(
         shutil.copy2(run_dir / spec.file, dest)
     entries = [_spec_to_yaml(s) for s in specs]
     (staging / TOLERANCES_FILE).write_text(yaml.safe_dump({"files": entries}, sort_keys=False))
-    numerics = _run_numerics(run_dir)
     if numerics is not None:
         (staging / NUMERICS_FILE).write_text(json.dumps(numerics, indent=1, sort_keys=True) + "\n")
     if target.exists():

@@ -182,6 +182,23 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+ENVIRONMENT_KEYS = ("git_commit", "packages", "numerics", "host")
+
+
+def execution_environment() -> dict[str, Any]:
+    """What a stage ran with: code, package versions, floating-point code paths, machine."""
+    return {
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "numerics": effective_numerics(),
+        "host": {
+            "hostname": socket.gethostname(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+    }
+
+
 class Runner:
     def __init__(
         self,
@@ -231,6 +248,7 @@ class Runner:
         selected = self.select(only, start)
         forced = {s.name for s in selected} if force or start else set()
         manifest = self._load_manifest()
+        environment = execution_environment()
         for stage in self.stages:
             if stage not in selected:
                 continue
@@ -248,6 +266,7 @@ class Runner:
             manifest["stages"][stage.name] = {
                 "wall_seconds": round(seconds, 3),
                 "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                **environment,
             }
             self._write_manifest(manifest)
             record.executed.append(stage.name)
@@ -296,20 +315,15 @@ class Runner:
 
     def _load_manifest(self) -> dict[str, Any]:
         manifest = read_state_json(self.paths.manifest) or {"stages": {}}
+        # What ran is recorded per stage: a rerun that reuses stages must not relabel them.
+        for key in ENVIRONMENT_KEYS:
+            manifest.pop(key, None)
         manifest.update(
             {
                 "profile": self.cfg.profile,
                 "config_file": str(self.cfg.source),
                 "config_hash": self.cfg.hash(),
                 "seed": self.cfg.seed,
-                "git_commit": git_commit(),
-                "packages": package_versions(),
-                "numerics": effective_numerics(),
-                "host": {
-                    "hostname": socket.gethostname(),
-                    "platform": platform.platform(),
-                    "cpus": os.cpu_count(),
-                },
             }
         )
         return manifest

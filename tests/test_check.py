@@ -5,7 +5,7 @@ import yaml
 from ase.io import read, write
 from scipy.spatial.transform import Rotation
 
-from paper_artifact.check import check_run
+from paper_artifact.check import check_run, update_expected
 from paper_artifact.config import load_config
 from paper_artifact.structures import random_cluster
 
@@ -211,12 +211,24 @@ def test_trajectory_output_is_compared_only_with_the_expected_numerics(cfg, tmp_
     (tmp_path / "expected" / "tolerances.yaml").write_text(yaml.safe_dump({"files": [spec]}))
     (tmp_path / "expected" / "numerics.json").write_text(json.dumps(numerics("Haswell")))
     manifest = tmp_path / "run" / "manifest.json"
-    manifest.write_text(json.dumps(numerics("Haswell")))
-    assert not check_run(cfg, tmp_path / "run", tmp_path / "expected").passed
-    manifest.write_text(json.dumps(numerics("Prescott")))
-    report = check_run(cfg, tmp_path / "run", tmp_path / "expected")
+
+    def run_with(**kernels):
+        stages = {name: numerics(kernel) for name, kernel in kernels.items()}
+        manifest.write_text(json.dumps({"stages": stages}))
+        return check_run(cfg, tmp_path / "run", tmp_path / "expected")
+
+    assert not run_with(go="Haswell", figures="Haswell").passed
+    report = run_with(go="Prescott", figures="Prescott")
     assert report.passed and not report.findings
     assert "figures/f.csv not compared: isomers" in report.render()
+    assert "stage(s)" not in report.render()
+    # Figures redrawn under the expected kernels from a search run under others: still not compared.
+    report = run_with(go="Prescott", figures="Haswell")
+    assert report.passed and "figures/f.csv not compared: isomers" in report.render()
+    assert "stage(s) go: this run's numerics differ" in report.render()
+    with pytest.raises(ValueError, match="ran with different numerics"):
+        update_expected(cfg, tmp_path / "run", [], tmp_path / "stored")
+    assert not (tmp_path / "stored").exists() and not (tmp_path / ".stored.new").exists()
 
 
 @pytest.mark.parametrize("profile", ["smoke", "default"])

@@ -51,7 +51,32 @@ def test_runs_in_order_then_skips(cfg, tmp_path):
     assert second.skipped == ["a", "b"] and CALLS == ["a", "b"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 7 and set(manifest["stages"]) == {"a", "b"}
-    assert "numpy" in manifest["packages"] and manifest["config_hash"] == cfg.hash()
+    assert manifest["config_hash"] == cfg.hash()
+    assert all("numpy" in entry["packages"] for entry in manifest["stages"].values())
+
+
+def test_reused_stages_keep_the_numerics_they_ran_with(cfg, tmp_path, monkeypatch):
+    """A rerun under other BLAS kernels must not relabel the stages it only reuses (the check
+    compares trajectory-dependent outputs only when the numerics match)."""
+    import paper_artifact.runner as runner_module
+
+    def kernels(name):
+        monkeypatch.setattr(
+            runner_module, "effective_numerics", lambda: {"openblas_kernels": [name]}
+        )
+
+    def recorded():
+        stages = json.loads((run_dir / "manifest.json").read_text())["stages"]
+        return {name: entry["numerics"]["openblas_kernels"] for name, entry in stages.items()}
+
+    run_dir = tmp_path / "run"
+    kernels("Prescott")
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run()
+    kernels("Haswell")
+    assert Runner(cfg, STAGES, run_dir, log=lambda m: None).run().executed == []
+    assert recorded() == {"a": ["Prescott"], "b": ["Prescott"]}
+    Runner(cfg, STAGES, run_dir, log=lambda m: None).run(only=["b"], force=True)
+    assert recorded() == {"a": ["Prescott"], "b": ["Haswell"]}
 
 
 def test_config_change_reruns_dependent_stage(cfg, tmp_path):
