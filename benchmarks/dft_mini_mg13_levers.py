@@ -20,15 +20,16 @@ GAP-relaxed known GM (active_learning.known_gm). `--go-rerun N` runs the GO stag
 hopping on size N again with each refitted GAP (the profile's starts, hops and seeds) and prints
 how many of its unique isomers lie below the GAP-relaxed known GM, and the GAP rank and
 fingerprint distance of the isomer nearest that GM (what GO with this GAP would hand to the DFT
-refinement). `--sweep` fits the
-grid below instead of the named variants and ends with the Spearman rank correlation between
-the held-out RMSE and the Mg13 RMSE over the grid: whether a selection by held-out sizes (the
-paper's rule) would pick the models that extrapolate to Mg13.
+refinement). `--baseline gupta` fits each GAP to DFT minus the Gupta Mg potential and scores
+GAP + Gupta (delta learning: the GAP learns only what the cheap potential misses). `--sweep`
+fits the grid below instead of the named variants and ends with the Spearman rank correlation
+between the held-out RMSE and the Mg13 RMSE over the grid: whether a selection by held-out sizes
+(the paper's rule) would pick the models that extrapolate to Mg13.
 
 Run: PYTHONPATH=. python benchmarks/dft_mini_mg13_levers.py RUN [--train train|all|final]
      [--hold-out N ...] [--add-go-minima N ...] [--add-mg13-labels D] [--go-check N]
-     [--variants NAME ... | --sweep] [--relax N] [--go-rerun N] [--seed 7] [--workers 2]
-     [--csv FILE]
+     [--variants NAME ... | --sweep] [--relax N] [--go-rerun N] [--baseline gupta]
+     [--seed 7] [--workers 2] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ase import Atoms
+from ase.calculators.mixing import SumCalculator
 from ase.io import read
 from scipy.stats import spearmanr
 
@@ -57,6 +59,7 @@ from paper_artifact.calculators.gap import (
     reference_energies,
     run_gap_fit,
 )
+from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.calculators.label_store import read_labels
 from paper_artifact.calculators.relax import relax
 from paper_artifact.config import Config, load_profile
@@ -103,11 +106,25 @@ def sweep_variants() -> dict:
 SWEEP = sweep_variants()
 
 
-def landscape(model_xml: Path, external: list, n_lowest: int, fmax: float) -> dict:
-    """The n lowest Gaussian Mg13 minima relaxed with the GAP (as active learning's rounds.csv
+def minus_gupta(atoms: Atoms) -> Atoms:
+    """A training structure whose labels are DFT minus the Gupta potential (delta learning)."""
+    gupta = Atoms(atoms.numbers, positions=atoms.positions, calculator=Gupta())
+    residual = atoms.copy()
+    residual.info[REF_ENERGY_KEY] = atoms.info[REF_ENERGY_KEY] - gupta.get_potential_energy()
+    if REF_FORCES_KEY in atoms.arrays:
+        residual.arrays[REF_FORCES_KEY] = atoms.arrays[REF_FORCES_KEY] - gupta.get_forces()
+    return residual
+
+
+def model_calculator(model_xml: Path, baseline: str | None):
+    return SumCalculator([load_gap(model_xml), Gupta()]) if baseline else load_gap(model_xml)
+
+
+def landscape(calc, external: list, n_lowest: int, fmax: float) -> dict:
+    """The n lowest Gaussian Mg13 minima relaxed with the model (as active learning's rounds.csv
     records them): how many leave their basin, and the mean energy drop."""
     lowest = sorted(external, key=lambda a: a.info[REF_ENERGY_KEY])[:n_lowest]
-    kept, drop = basin_retention(load_gap(model_xml), lowest, fmax)
+    kept, drop = basin_retention(calc, lowest, fmax)
     return {
         "relax_drop_mean_ev": drop,
         "relax_left_basin": len(lowest) - kept,
@@ -203,11 +220,14 @@ def score(
     fmax: float,
     go: tuple[list[Atoms], Atoms] | None = None,
     rerun: tuple[Config, int, Atoms] | None = None,
+    baseline: str | None = None,
 ) -> dict:
     name, (soap, two_body, changes) = variant
     settings = dataclasses.replace(settings, **changes)
-    model = run_gap_fit(fit_set, workdir / name, soap, two_body, settings)
-    metrics, _ = evaluate_model(model.xml_path, fit_set, held_out, settings.e0, external)
+    gap_labels = [minus_gupta(a) for a in fit_set] if baseline else fit_set
+    model = run_gap_fit(gap_labels, workdir / name, soap, two_body, settings)
+    calc = model_calculator(model.xml_path, baseline)
+    metrics, _ = evaluate_model(calc, fit_set, held_out, settings.e0, external)
     mg13 = metrics[metrics.split == "external"].iloc[0]
     held = metrics[metrics.split == "test"]
     train = metrics[metrics.split == "train"]
@@ -226,7 +246,7 @@ def score(
         {f"held_out_rmse_mg{int(r.n_atoms)}": r.rmse_kcal_mol_atom for r in held.itertuples()}
     )
     if relax:
-        row.update(landscape(model.xml_path, external, relax, fmax))
+        row.update(landscape(calc, external, relax, fmax))
     if go is not None:
         row.update(go_check(model.xml_path, *go, fmax))
     if rerun is not None:
@@ -267,11 +287,16 @@ def main() -> None:
     parser.add_argument(
         "--go-rerun", type=int, metavar="N", help="GO minima hopping on N with each GAP"
     )
+    parser.add_argument(
+        "--baseline", choices=("gupta",), help="fit DFT minus this potential, score GAP + it"
+    )
     parser.add_argument("--seed", type=int, default=7, help="gap_fit's sparse-point seed")
     parser.add_argument("--workers", type=int, default=2, help="gap_fit processes at once")
     parser.add_argument("--csv", type=Path, help="also write the table here")
     parser.add_argument("--workdir", type=Path, help="keep the fits here (default: temporary)")
     args = parser.parse_args()
+    if args.baseline and (args.go_check or args.go_rerun):
+        parser.error("--baseline scores the GAP alone in --go-check and --go-rerun: drop one")
     cfg = load_profile("dft-mini")
     settings = dataclasses.replace(
         cfg.fit.settings, e0=reference_atom_energy(cfg), rnd_seed=args.seed
@@ -315,6 +340,7 @@ def main() -> None:
         fmax=cfg.refine.fmax,
         go=go,
         rerun=(cfg, args.go_rerun, known_gm) if args.go_rerun else None,
+        baseline=args.baseline,
     )
     rows = []
     with ProcessPoolExecutor(args.workers) as pool:

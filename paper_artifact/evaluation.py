@@ -12,7 +12,6 @@ is the unweighted mean of these per-size RMSEs (`average_rmse`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -93,17 +92,15 @@ def model_metrics(
 
 
 def evaluate_model(
-    model_xml: Path,
+    calc,
     train: list[Atoms],
     test: list[Atoms],
     e_atom_ev: float,
     external: Sequence[Atoms] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-size metrics (paper Figure 3a,b) and per-structure E_bond pairs (Figure 3c-f) of a
-    GAP; `external` (e.g. the Gaussian Mg13 minima) is reported as split 'external'."""
-    from paper_artifact.calculators.gap import load_gap
-
-    calc = load_gap(model_xml)
+    model (an ASE calculator); `external` (e.g. the Gaussian Mg13 minima) is reported as split
+    'external'."""
     metrics, structures = [], []
     splits = [("train", train), ("test", test)] + ([("external", external)] if external else [])
     for split, atoms_list in splits:

@@ -57,3 +57,16 @@ def test_ranks_nearest_orders_isomers_by_fingerprint_distance_to_the_known_gm():
         atoms.rattle(amplitude, seed=seed)
     distances = refine_ranks.distances_to(fingerprint(gm), rattled)
     assert refine_ranks.ranks_nearest(distances, 2) == [1, 2]
+
+
+def test_delta_labels_plus_gupta_give_back_the_dft_labels():
+    labelled = levers.shipped_labels(load_profile("dft-mini"))[:3]
+    for atoms in labelled:
+        residual = levers.minus_gupta(atoms)
+        gupta = residual.copy()
+        gupta.calc = levers.Gupta()
+        energy = residual.info[levers.REF_ENERGY_KEY] + gupta.get_potential_energy()
+        forces = residual.arrays[levers.REF_FORCES_KEY] + gupta.get_forces()
+        assert energy == pytest.approx(atoms.info[levers.REF_ENERGY_KEY], abs=1e-9)
+        assert forces == pytest.approx(atoms.arrays[levers.REF_FORCES_KEY], abs=1e-9)
+        assert abs(residual.info[levers.REF_ENERGY_KEY] - energy) > 1.0  # Gupta is not zero

@@ -13,7 +13,7 @@ from ase.io import read
 
 from .. import paths
 from ..calculators.factory import calculator_factory, isolated_atom_energy
-from ..calculators.gap import GapFitSettings
+from ..calculators.gap import GapFitSettings, load_gap
 from ..calculators.label_store import seed_cache
 from ..config import Config
 from ..data.label import LabelResult, label_structures
@@ -112,7 +112,9 @@ def write_evaluation(
     ctx: StageContext, model_xml: Path, train: list[Atoms], test: list[Atoms], e_atom_ev: float
 ):
     """Per-size metrics and per-structure E_bond pairs of a model, into the stage's outputs."""
-    metrics, structures = evaluate_model(model_xml, train, test, e_atom_ev, external_test(ctx))
+    metrics, structures = evaluate_model(
+        load_gap(model_xml), train, test, e_atom_ev, external_test(ctx)
+    )
     metrics.to_csv(ctx.out / paths.FIT_METRICS, index=False)
     structures.to_csv(ctx.out / paths.FIT_PREDICTIONS, index=False)
     return metrics
