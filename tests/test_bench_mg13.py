@@ -2,7 +2,9 @@
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from ase.cluster import Icosahedron
 from ase.io import read
@@ -70,3 +72,38 @@ def test_delta_labels_plus_gupta_give_back_the_dft_labels():
         assert energy == pytest.approx(atoms.info[levers.REF_ENERGY_KEY], abs=1e-9)
         assert forces == pytest.approx(atoms.arrays[levers.REF_FORCES_KEY], abs=1e-9)
         assert abs(residual.info[levers.REF_ENERGY_KEY] - energy) > 1.0  # Gupta is not zero
+
+
+def test_size_offsets_take_up_what_the_model_leaves_per_size(monkeypatch, tmp_path):
+    """A model that predicts one energy per atom for every size: the fitted constants are each
+    size's remaining mean per-atom label, and the last fit sees labels without them."""
+    labelled = [a for a in levers.shipped_labels(load_profile("dft-mini")) if len(a) in (4, 8)]
+    labelled = labelled[:3] + [a for a in labelled if len(a) == 8][:3]
+    per_atom = {4: -0.5, 8: -2.0}
+    for atoms in labelled:
+        atoms.info[levers.REF_ENERGY_KEY] = len(atoms) * (per_atom[len(atoms)] + 0.01 * atoms[0].x)
+    fits = []
+
+    def fake_fit(labels, workdir, *_):
+        fits.append([a.info[levers.REF_ENERGY_KEY] for a in labels])
+        return SimpleNamespace(xml_path=workdir)
+
+    constant_per_atom = -1.0
+    monkeypatch.setattr(levers, "run_gap_fit", fake_fit)
+    monkeypatch.setattr(levers, "load_gap", lambda _: None)
+    monkeypatch.setattr(
+        levers,
+        "predict_energies",
+        lambda _, atoms_list: np.array([constant_per_atom * len(a) for a in atoms_list]),
+    )
+    _, offsets = levers.fit_with_size_offsets(labelled, tmp_path, None, None, None, rounds=2)
+    assert len(fits) == 3
+    for n in (4, 8):
+        same_size = [a for a in labelled if len(a) == n]
+        mean_label = np.mean([a.info[levers.REF_ENERGY_KEY] for a in same_size]) / n
+        assert offsets[n] == pytest.approx(mean_label - constant_per_atom, abs=1e-12)
+    last = np.array(fits[-1])
+    sizes = np.array([len(a) for a in labelled])
+    for n in (4, 8):
+        assert np.mean(last[sizes == n]) / n == pytest.approx(constant_per_atom, abs=1e-12)
+    assert fits[0] == [a.info[levers.REF_ENERGY_KEY] for a in labelled]  # labels not modified
