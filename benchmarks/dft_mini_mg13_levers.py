@@ -335,6 +335,8 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, help="also write the table here")
     parser.add_argument("--workdir", type=Path, help="keep the fits here (default: temporary)")
     args = parser.parse_args()
+    if args.size_offsets < 0:
+        parser.error(f"--size-offsets takes a number of refits >= 0, got {args.size_offsets}")
     if args.baseline and (args.go_check or args.go_rerun):
         parser.error("--baseline scores the GAP alone in --go-check and --go-rerun: drop one")
     cfg = load_profile("dft-mini")
