@@ -14,12 +14,13 @@ profile's shipped labels, which hold them after the refine.screen_lowest=40 vari
 `--add-mg13-labels D` adds every shipped Mg13 label whose fingerprint lies farther than D from
 all 207 Gaussian minima (D = 0.05: outside their basins; the labels are the run's own DFT of
 active-learning tests and refinements, so this ends the pure extrapolation test).
-`--go-check N` scores each GAP on the run's GO isomers of size N: DFT minus GAP energy at those
-geometries (mean, std, Spearman rho), and how many of them, relaxed with the GAP, lie below the
-GAP-relaxed known GM (active_learning.known_gm). `--go-rerun N` runs the GO stage's minima
-hopping on size N again with each refitted GAP (the profile's starts, hops and seeds) and prints
-how many of its unique isomers lie below the GAP-relaxed known GM, and the GAP rank and
-fingerprint distance of the isomer nearest that GM (what GO with this GAP would hand to the DFT
+`--go-check N` scores each model (the GAP, or GAP + Gupta with --baseline) on the run's GO
+isomers of size N: DFT minus model energy at those geometries (mean, std, Spearman rho), and how
+many of them, relaxed with the model, lie below the model-relaxed known GM
+(active_learning.known_gm). `--go-rerun N` runs the GO stage's minima hopping on size N again
+with each refitted model (the profile's starts, hops and seeds) and prints
+how many of its unique isomers lie below the model-relaxed known GM, and the model's rank and
+fingerprint distance of the isomer nearest that GM (what GO with this model would hand to the DFT
 refinement). `--baseline gupta` fits each GAP to DFT minus the Gupta Mg potential and scores
 GAP + Gupta (delta learning: the GAP learns only what the cheap potential misses).
 `--size-offsets K` fits one energy constant per training size jointly with the GAP (K refits:
@@ -61,6 +62,7 @@ from paper_artifact.calculators.gap import (
     SoapParams,
     TwoBodyParams,
     load_gap,
+    model_hash,
     predict_energies,
     reference_energies,
     run_gap_fit,
@@ -72,7 +74,8 @@ from paper_artifact.config import Config, load_profile
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.evaluation import basin_retention, evaluate_model
 from paper_artifact.mh.fingerprint import fingerprint, fingerprint_distance
-from paper_artifact.mh.tasks import make_tasks, merge_by_size, run_tasks
+from paper_artifact.mh.minima_hopping import run_minima_hopping
+from paper_artifact.mh.tasks import make_tasks, merge_by_size
 from paper_artifact.stages.common import reference_atom_energy, stage_seed
 from paper_artifact.units import EV_TO_KCAL_MOL
 
@@ -197,10 +200,9 @@ def mg13_labels_beyond(cfg: Config, gaussian_minima: list[Atoms], min_distance: 
     ]
 
 
-def go_check(model_xml: Path, isomers: list[Atoms], known_gm: Atoms, fmax: float) -> dict:
-    """DFT - GAP at the GO isomers (kcal/mol/atom) and how many, GAP-relaxed, lie below the
-    GAP-relaxed known GM."""
-    calc = load_gap(model_xml)
+def go_check(calc, isomers: list[Atoms], known_gm: Atoms, fmax: float) -> dict:
+    """DFT - model at the GO isomers (kcal/mol/atom) and how many, relaxed with the model, lie
+    below the model-relaxed known GM."""
     e_gap = predict_energies(calc, isomers)
     e_dft = reference_energies(isomers, REF_ENERGY_KEY)
     hole = (e_dft - e_gap) / len(known_gm) * EV_TO_KCAL_MOL
@@ -215,17 +217,24 @@ def go_check(model_xml: Path, isomers: list[Atoms], known_gm: Atoms, fmax: float
     }
 
 
-def go_rerun(model_xml: Path, cfg: Config, n_atoms: int, known_gm: Atoms, workdir: Path) -> dict:
-    """The GO stage's minima hopping on one size with this GAP: where the known GM ends up."""
-    spec = f"gap:{model_xml}"
+def go_rerun(
+    calc, calc_id: str, cfg: Config, n_atoms: int, known_gm: Atoms, workdir: Path
+) -> dict:
+    """The GO stage's minima hopping on one size with this model: where the known GM ends up."""
     go = cfg.go
     tasks = make_tasks(
-        [n_atoms], go.n_starts, spec, go.mh, lambda n, i: stage_seed(cfg, "go", n, i), workdir,
+        [n_atoms], go.n_starts, "", go.mh, lambda n, i: stage_seed(cfg, "go", n, i), workdir,
         go.max_steps,
     )  # fmt: skip
-    results = run_tasks(tasks, lambda f, items, labels: [f(t) for t in items], lambda _: None)
+    results = [
+        run_minima_hopping(
+            t.start.copy(), calc, t.params, t.seed, Path(t.workdir), t.max_steps,
+            calculator_id=calc_id,
+        )  # fmt: skip
+        for t in tasks
+    ]
     unique = merge_by_size(tasks, results, go.mh)[n_atoms]
-    gm = relax(known_gm, load_gap(model_xml), cfg.refine.fmax, 2000)
+    gm = relax(known_gm, calc, cfg.refine.fmax, 2000)
     gm_fp = fingerprint(gm.atoms)
     distances = [fingerprint_distance(gm_fp, fingerprint(a)) for a in unique]
     nearest = int(np.argmin(distances))
@@ -281,10 +290,11 @@ def score(
     if relax:
         row.update(landscape(calc, external, relax, fmax))
     if go is not None:
-        row.update(go_check(model.xml_path, *go, fmax))
+        row.update(go_check(calc, *go, fmax))
     if rerun is not None:
         cfg, n_atoms, known_gm = rerun
-        row.update(go_rerun(model.xml_path, cfg, n_atoms, known_gm, workdir / name / "go"))
+        calc_id = f"{baseline or 'plain'}+gap:{model_hash(model.xml_path)}"
+        row.update(go_rerun(calc, calc_id, cfg, n_atoms, known_gm, workdir / name / "go"))
     return row
 
 
@@ -337,8 +347,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.size_offsets < 0:
         parser.error(f"--size-offsets takes a number of refits >= 0, got {args.size_offsets}")
-    if args.baseline and (args.go_check or args.go_rerun):
-        parser.error("--baseline scores the GAP alone in --go-check and --go-rerun: drop one")
     cfg = load_profile("dft-mini")
     settings = dataclasses.replace(
         cfg.fit.settings, e0=reference_atom_energy(cfg), rnd_seed=args.seed

@@ -1,5 +1,6 @@
 """Helpers of the dft-mini Mg13 benchmarks (benchmarks/dft_mini_mg13_*.py)."""
 
+import dataclasses
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -107,3 +108,15 @@ def test_size_offsets_take_up_what_the_model_leaves_per_size(monkeypatch, tmp_pa
     for n in (4, 8):
         assert np.mean(last[sizes == n]) / n == pytest.approx(constant_per_atom, abs=1e-12)
     assert fits[0] == [a.info[levers.REF_ENERGY_KEY] for a in labelled]  # labels not modified
+
+
+def test_go_rerun_hops_with_any_calculator(tmp_path):
+    cfg = load_profile("dft-mini")
+    cfg = dataclasses.replace(cfg, go=dataclasses.replace(cfg.go, n_starts=1, max_steps=2))
+    known_gm = read(cfg.active_learning.known_gm.resolve())
+    row = levers.go_rerun(levers.Gupta(), "gupta", cfg, 13, known_gm, tmp_path)
+    assert row["rerun_isomers"] >= 1
+    assert 0 <= row["rerun_below_gm"] <= row["rerun_isomers"]
+    assert 0 <= row["rerun_nearest_rank"] < row["rerun_isomers"]
+    assert row["rerun_nearest_fp"] <= row["rerun_gm_fp"]
+    assert (tmp_path / "Mg13" / "start0").is_dir()
