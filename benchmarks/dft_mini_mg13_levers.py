@@ -74,8 +74,7 @@ from paper_artifact.config import Config, load_profile
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.evaluation import basin_retention, evaluate_model
 from paper_artifact.mh.fingerprint import fingerprint, fingerprint_distance
-from paper_artifact.mh.minima_hopping import run_minima_hopping
-from paper_artifact.mh.tasks import make_tasks, merge_by_size
+from paper_artifact.mh.tasks import make_tasks, merge_by_size, run_mh_task_with, run_tasks
 from paper_artifact.stages.common import reference_atom_energy, stage_seed
 from paper_artifact.units import EV_TO_KCAL_MOL
 
@@ -135,6 +134,7 @@ def shifted(atoms: Atoms, per_atom_offsets: dict[int, float]) -> Atoms:
 def fit_with_size_offsets(labels: list, workdir: Path, soap, two_body, settings, rounds: int):
     """gap_fit with one energy constant per size fitted alongside (eV/atom, size -> constant)."""
     offsets: dict[int, float] = {}
+    sizes = np.array([len(a) for a in labels])
     for refit in range(rounds + 1):
         shifted_labels = [shifted(a, offsets) for a in labels]
         model = run_gap_fit(shifted_labels, workdir / f"offsets{refit}", soap, two_body, settings)
@@ -143,7 +143,6 @@ def fit_with_size_offsets(labels: list, workdir: Path, soap, two_body, settings,
         residual = reference_energies(shifted_labels, REF_ENERGY_KEY) - predict_energies(
             load_gap(model.xml_path), shifted_labels
         )
-        sizes = np.array([len(a) for a in labels])
         for n in np.unique(sizes):
             offsets[int(n)] = offsets.get(int(n), 0.0) + float(np.mean(residual[sizes == n]) / n)
 
@@ -226,13 +225,11 @@ def go_rerun(
         [n_atoms], go.n_starts, "", go.mh, lambda n, i: stage_seed(cfg, "go", n, i), workdir,
         go.max_steps,
     )  # fmt: skip
-    results = [
-        run_minima_hopping(
-            t.start.copy(), calc, t.params, t.seed, Path(t.workdir), t.max_steps,
-            calculator_id=calc_id,
-        )  # fmt: skip
-        for t in tasks
-    ]
+    # run_tasks turns the in-run Hessian check off, as for the GO stage's runs
+    results = run_tasks(
+        tasks, lambda _, items, labels: [run_mh_task_with(t, calc, calc_id) for t in items],
+        lambda _: None,
+    )  # fmt: skip
     unique = merge_by_size(tasks, results, go.mh)[n_atoms]
     gm = relax(known_gm, calc, cfg.refine.fmax, 2000)
     gm_fp = fingerprint(gm.atoms)

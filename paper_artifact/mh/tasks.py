@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ase import Atoms
+from ase.calculators.calculator import Calculator
 
 from ..calculators.factory import calculator_id, make_calculator
 from ..mh.isomers import distinct_random_starts, unique_isomers
@@ -35,15 +36,20 @@ class MHTask:
 
 
 def run_mh_task(task: MHTask) -> MHResult:
+    return run_mh_task_with(task, make_calculator(task.calc_spec), calculator_id(task.calc_spec))
+
+
+def run_mh_task_with(task: MHTask, calc: Calculator, calc_id: str) -> MHResult:
+    """The task with a calculator built by the caller (a model no spec names, e.g. a sum)."""
     return run_minima_hopping(
         task.start.copy(),
-        make_calculator(task.calc_spec),
+        calc,
         task.params,
         task.seed,
         Path(task.workdir),
         task.max_steps,
         max_wall_seconds=task.max_wall_seconds,
-        calculator_id=calculator_id(task.calc_spec),
+        calculator_id=calc_id,
     )
 
 
