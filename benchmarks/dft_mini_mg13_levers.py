@@ -23,6 +23,8 @@ how many of its unique isomers lie below the model-relaxed known GM, and the mod
 fingerprint distance of the isomer nearest that GM (what GO with this model would hand to the DFT
 refinement). `--baseline gupta` fits each GAP to DFT minus the Gupta Mg potential and scores
 GAP + Gupta (delta learning: the GAP learns only what the cheap potential misses).
+Variants named plus-soapC add a second SOAP term of cutoff C A to the profile's (gap_fit sums
+the two; plus-soap6 sees most of a Mg13 from each atom).
 `--size-offsets K` fits one energy constant per training size jointly with the GAP (K refits:
 each adds the GAP's mean training residual per atom of every size to that size's constant and
 fits again), so the GAP is not asked for the per-size constants a sum of local energies cannot
@@ -83,6 +85,9 @@ LARGE = SoapParams(cutoff=4.0, n_max=8, l_max=6, zeta=4.0, n_sparse=300)
 TB5 = TwoBodyParams(cutoff=5.0, n_sparse=10)
 TB7 = TwoBodyParams(cutoff=7.0, delta=0.5, n_sparse=20)
 TIGHT = {"default_sigma_energy": 0.001, "default_sigma_force": 0.05}
+# a second SOAP term beside the profile's: long range (most of a Mg13 within 6 A) or short
+LONG6 = SoapParams(cutoff=6.0, n_max=6, l_max=4, zeta=2.0, delta=0.1, n_sparse=100)
+SHORT35 = SoapParams(cutoff=3.5, n_max=6, l_max=4, zeta=1.0, n_sparse=200)
 # name: (SOAP, 2b, gap_fit settings changed from the profile's)
 VARIANTS = {
     "profile-stop21": (SMALL, TB5, {}),
@@ -94,6 +99,13 @@ VARIANTS = {
     # shorter than DFT's (docs/gap_fit.md, "Why the GAP's Mg13 minima lie too low")
     "wall-2.85": (SMALL, TB5, {"core": RepulsiveCore(cutoff=2.85, strength=1.0)}),
     "wall-2.95": (SMALL, TB5, {"core": RepulsiveCore(cutoff=2.95, strength=1.0)}),
+    "plus-soap6": ((SMALL, LONG6), TB5, {}),
+    "plus-soap6-energies": ((SMALL, LONG6), TB5, {"use_forces": False}),
+    "plus-soap6-300sparse": ((SMALL, dataclasses.replace(LONG6, n_sparse=300)), TB5, {}),
+    "plus-soap6-zeta4": ((SMALL, dataclasses.replace(LONG6, zeta=4.0)), TB5, {}),
+    "plus-soap8": ((SMALL, dataclasses.replace(LONG6, cutoff=8.0)), TB5, {}),
+    "plus-soap3.5": ((SMALL, SHORT35), TB5, {}),
+    "plus-soap3.5-energies": ((SMALL, SHORT35), TB5, {"use_forces": False}),
 }
 SWEEP_CUTOFFS = (3.5, 4.0, 5.0, 6.0, 7.0)
 SWEEP_ZETAS = (1.0, 2.0, 4.0)

@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import labelled
@@ -332,3 +333,24 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_several_soap_terms_are_summed_and_the_longest_cutoff_sizes_the_box(tmp_path):
+    long_soap = replace(TINY_SOAP, cutoff=6.0, zeta=2.0, n_sparse=10)
+    argv = build_gap_fit_command("t.xyz", "m.xml", (TINY_SOAP, long_soap), TINY_2B, LJ_SETTINGS)
+    terms = argv[2].removeprefix("gap={").removesuffix("}").split(" : ")
+    assert [t.split()[0] for t in terms] == ["soap", "soap", "distance_2b"]
+    assert "cutoff=4.0 " in terms[0] and "cutoff=6.0 " in terms[1] and "zeta=2.0" in terms[1]
+    train = lj_clusters(12, [5, 6, 7], seed=5)
+    model = run_gap_fit(train, tmp_path / "fit", (TINY_SOAP, long_soap), TINY_2B, LJ_SETTINGS)
+    descriptors = re.findall(r"<descriptor>\s*(\w+ cutoff=[\d.]+)", model.xml_path.read_text())
+    assert descriptors == ["soap cutoff=4.0", "soap cutoff=6.0", "distance_2b cutoff=5.0"]
+    residual = predict_energies(load_gap(model.xml_path), train) - [
+        a.info["ref_energy"] for a in train
+    ]
+    assert np.abs(residual).max() < 0.05 * np.ptp([a.info["ref_energy"] for a in train])
+    extent = max(np.ptp(a.positions, axis=0).max() for a in train)
+    tight = replace(LJ_SETTINGS, box_length=extent + 5.0)  # fits cutoff 4 but not cutoff 6
+    run_gap_fit(train, tmp_path / "short", TINY_SOAP, None, tight)
+    with pytest.raises(ValueError, match="cutoff 6.00 A does not fit"):
+        run_gap_fit(train, tmp_path / "long", (TINY_SOAP, long_soap), None, tight)

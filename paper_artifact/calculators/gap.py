@@ -152,15 +152,20 @@ def _descriptor_string(name: str, params: SoapParams | TwoBodyParams) -> str:
     return f"{name} {fields}"
 
 
+def _soaps(soap: SoapParams | Sequence[SoapParams]) -> tuple[SoapParams, ...]:
+    return (soap,) if isinstance(soap, SoapParams) else tuple(soap)
+
+
 def build_gap_fit_command(
     train_file: Path | str,
     model_file: Path | str,
-    soap: SoapParams,
+    soap: SoapParams | Sequence[SoapParams],
     two_body: TwoBodyParams | None,
     settings: GapFitSettings,
 ) -> list[str]:
-    """argv for gap_fit: a SOAP (+ optional distance_2b) GAP fitted to `train_file`."""
-    descriptors = [_descriptor_string("soap", soap)]
+    """argv for gap_fit: a GAP of one or more SOAP terms (+ optional distance_2b) fitted to
+    `train_file`; several SOAPs (e.g. a short and a long cutoff) add their energies."""
+    descriptors = [_descriptor_string("soap", term) for term in _soaps(soap)]
     if two_body is not None:
         descriptors.append(_descriptor_string("distance_2b", two_body))
     sigma = f"{_fmt(settings.default_sigma_energy)} {_fmt(settings.default_sigma_force)} 0.0 0.0"
@@ -287,14 +292,16 @@ def _error_excerpt(log_path: Path, tail: int = 15) -> str:
 def run_gap_fit(
     train_atoms: Sequence[Atoms],
     workdir: Path | str,
-    soap: SoapParams,
+    soap: SoapParams | Sequence[SoapParams],
     two_body: TwoBodyParams | None,
     settings: GapFitSettings,
 ) -> FittedModel:
     """Write the training file into `workdir`, run gap_fit there and return the fitted model."""
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    cutoff = max(soap.cutoff, two_body.cutoff if two_body is not None else 0.0)
+    cutoff = max(
+        [term.cutoff for term in _soaps(soap)] + ([two_body.cutoff] if two_body else [])
+    )
     train_file = write_training_file(
         train_atoms,
         workdir / TRAIN_FILE_NAME,
