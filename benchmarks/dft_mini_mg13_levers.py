@@ -75,6 +75,7 @@ from paper_artifact.calculators.relax import relax
 from paper_artifact.config import Config, load_profile
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.evaluation import basin_retention, evaluate_model
+from paper_artifact.executor import run_pinned
 from paper_artifact.mh.fingerprint import fingerprint, fingerprint_distance
 from paper_artifact.mh.tasks import make_tasks, merge_by_size, run_mh_task_with, run_tasks
 from paper_artifact.stages.common import reference_atom_energy, stage_seed
@@ -404,7 +405,9 @@ def main() -> None:
     )
     rows = []
     with ProcessPoolExecutor(args.workers) as pool:
-        for row in pool.map(fit_and_score, variants.items()):
+        # the GO stage's thread count: MH trajectories follow the numerics of the GAP calls
+        pinned = partial(run_pinned, fit_and_score, omp_threads=cfg.executor.omp_threads)
+        for row in pool.map(pinned, variants.items()):
             rows.append(row)
             per_size = ", ".join(f"Mg{n} {row[f'held_out_rmse_mg{n}']:.2f}" for n in held_sizes)
             print(
