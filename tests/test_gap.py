@@ -354,3 +354,5 @@ def test_several_soap_terms_are_summed_and_the_longest_cutoff_sizes_the_box(tmp_
     run_gap_fit(train, tmp_path / "short", TINY_SOAP, None, tight)
     with pytest.raises(ValueError, match="cutoff 6.00 A does not fit"):
         run_gap_fit(train, tmp_path / "long", (TINY_SOAP, long_soap), None, tight)
+    with pytest.raises(ValueError, match="at least one SOAP term"):
+        build_gap_fit_command("t.xyz", "m.xml", (), TINY_2B, LJ_SETTINGS)

@@ -153,7 +153,10 @@ def _descriptor_string(name: str, params: SoapParams | TwoBodyParams) -> str:
 
 
 def _soaps(soap: SoapParams | Sequence[SoapParams]) -> tuple[SoapParams, ...]:
-    return (soap,) if isinstance(soap, SoapParams) else tuple(soap)
+    terms = (soap,) if isinstance(soap, SoapParams) else tuple(soap)
+    if not terms:
+        raise ValueError("a GAP needs at least one SOAP term, got none")
+    return terms
 
 
 def build_gap_fit_command(
