@@ -71,7 +71,7 @@ from paper_artifact.calculators.gap import (
 )
 from paper_artifact.calculators.gupta import Gupta
 from paper_artifact.calculators.label_store import read_labels
-from paper_artifact.calculators.relax import relax
+from paper_artifact.calculators.relax import RelaxResult, relax
 from paper_artifact.config import Config, load_profile
 from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.evaluation import basin_retention, evaluate_model
@@ -212,30 +212,30 @@ def mg13_labels_beyond(cfg: Config, gaussian_minima: list[Atoms], min_distance: 
     ]
 
 
-def go_check(calc, isomers: list[Atoms], known_gm: Atoms, fmax: float) -> dict:
+def go_check(calc, isomers: list[Atoms], gm: RelaxResult, fmax: float) -> dict:
     """DFT - model at the GO isomers (kcal/mol/atom) and how many, relaxed with the model, lie
-    below the model-relaxed known GM."""
+    below the model-relaxed known GM `gm`."""
     e_gap = predict_energies(calc, isomers)
     e_dft = reference_energies(isomers, REF_ENERGY_KEY)
-    hole = (e_dft - e_gap) / len(known_gm) * EV_TO_KCAL_MOL
-    gm = relax(known_gm, calc, fmax, 2000).energy  # relax works on a copy
+    hole = (e_dft - e_gap) / len(gm.atoms) * EV_TO_KCAL_MOL
     relaxed = [relax(isomer, calc, fmax, 2000) for isomer in isomers]
     return {
         "go_hole_mean": float(hole.mean()),
         "go_hole_std": float(hole.std()),
         "go_rho": float(spearmanr(e_gap, e_dft).statistic),
-        "go_below_gm": sum(r.energy < gm - 1e-3 for r in relaxed),
+        "go_below_gm": sum(r.energy < gm.energy - 1e-3 for r in relaxed),
         "go_isomers": len(isomers),
     }
 
 
 def go_rerun(
-    calc, calc_id: str, cfg: Config, n_atoms: int, known_gm: Atoms, workdir: Path
+    calc, calc_id: str, cfg: Config, n_atoms: int, gm: RelaxResult, workdir: Path
 ) -> dict:
-    """The GO stage's minima hopping on one size with this model: where the known GM ends up."""
+    """The GO stage's minima hopping on one size with this model: where the model-relaxed known
+    GM `gm` ends up."""
     go = cfg.go
     tasks = make_tasks(
-        [n_atoms], go.n_starts, "", go.mh, lambda n, i: stage_seed(cfg, "go", n, i), workdir,
+        [n_atoms], go.n_starts, calc_id, go.mh, lambda n, i: stage_seed(cfg, "go", n, i), workdir,
         go.max_steps,
     )  # fmt: skip
     # run_tasks turns the in-run Hessian check off, as for the GO stage's runs
@@ -244,7 +244,6 @@ def go_rerun(
         lambda _: None,
     )  # fmt: skip
     unique = merge_by_size(tasks, results, go.mh)[n_atoms]
-    gm = relax(known_gm, calc, cfg.refine.fmax, 2000)
     gm_fp = fingerprint(gm.atoms)
     distances = [fingerprint_distance(gm_fp, fingerprint(a)) for a in unique]
     nearest = int(np.argmin(distances))
@@ -264,10 +263,11 @@ def score(
     external,
     settings,
     workdir,
-    relax: int,
+    relax_lowest: int,
     fmax: float,
-    go: tuple[list[Atoms], Atoms] | None = None,
-    rerun: tuple[Config, int, Atoms] | None = None,
+    known_gm: Atoms | None = None,
+    go: list[Atoms] | None = None,
+    rerun: tuple[Config, int] | None = None,
     baseline: str | None = None,
     offset_rounds: int = 0,
 ) -> dict:
@@ -297,14 +297,16 @@ def score(
     row.update(
         {f"held_out_rmse_mg{int(r.n_atoms)}": r.rmse_kcal_mol_atom for r in held.itertuples()}
     )
-    if relax:
-        row.update(landscape(calc, external, relax, fmax))
+    if relax_lowest:
+        row.update(landscape(calc, external, relax_lowest, fmax))
+    if go is not None or rerun is not None:
+        gm = relax(known_gm, calc, fmax, 2000)  # relax works on a copy
     if go is not None:
-        row.update(go_check(calc, *go, fmax))
+        row.update(go_check(calc, go, gm, fmax))
     if rerun is not None:
-        cfg, n_atoms, known_gm = rerun
+        cfg, n_atoms = rerun
         calc_id = f"{baseline or 'plain'}+gap:{model_hash(model.xml_path)}"
-        row.update(go_rerun(calc, calc_id, cfg, n_atoms, known_gm, workdir / name / "go"))
+        row.update(go_rerun(calc, calc_id, cfg, n_atoms, gm, workdir / name / "go"))
     return row
 
 
@@ -367,9 +369,7 @@ def main() -> None:
     if args.add_mg13_labels is not None:
         fit_set += mg13_labels_beyond(cfg, external, args.add_mg13_labels)
     known_gm = read(cfg.active_learning.known_gm.resolve())
-    go = None
-    if args.go_check:
-        go = (go_labels(args.run, cfg, args.go_check), known_gm)
+    go = go_labels(args.run, cfg, args.go_check) if args.go_check else None
     named = {**VARIANTS, **SWEEP}
     variants = SWEEP if args.sweep else {v: named[v] for v in args.variants or VARIANTS}
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mg13-levers-"))
@@ -382,12 +382,12 @@ def main() -> None:
         "| variant | Mg13 RMSE | Mg13 r | Mg13 MSE | held-out RMSE per size | max train RMSE "
         "| train size offset |"
         + (" relaxed minima: mean drop (eV), left basin |" * bool(args.relax))
-        + (" GO isomers: DFT - GAP (rho), below the known GM |" * bool(go))
+        + (" GO isomers: DFT - GAP (rho), below the known GM |" * bool(args.go_check))
         + (" GO rerun: below the known GM, nearest (rank, fp), GAP GM fp |" * bool(args.go_rerun))
     )
     print(
         "|---|---|---|---|---|---|---|"
-        + "---|" * (bool(args.relax) + bool(go) + bool(args.go_rerun))
+        + "---|" * (bool(args.relax) + bool(args.go_check) + bool(args.go_rerun))
     )
     fit_and_score = partial(
         score,
@@ -396,10 +396,11 @@ def main() -> None:
         external=external,
         settings=settings,
         workdir=workdir,
-        relax=args.relax,
+        relax_lowest=args.relax,
         fmax=cfg.refine.fmax,
+        known_gm=known_gm,
         go=go,
-        rerun=(cfg, args.go_rerun, known_gm) if args.go_rerun else None,
+        rerun=(cfg, args.go_rerun) if args.go_rerun else None,
         baseline=args.baseline,
         offset_rounds=args.size_offsets,
     )
@@ -423,7 +424,7 @@ def main() -> None:
                 + (
                     f" {row['go_hole_mean']:+.2f} +- {row['go_hole_std']:.2f} "
                     f"({row['go_rho']:+.2f}), {row['go_below_gm']}/{row['go_isomers']} |"
-                    if go
+                    if args.go_check
                     else ""
                 )
                 + (

@@ -114,7 +114,8 @@ def test_go_rerun_hops_with_any_calculator(tmp_path):
     cfg = load_profile("dft-mini")
     cfg = dataclasses.replace(cfg, go=dataclasses.replace(cfg.go, n_starts=1, max_steps=2))
     known_gm = read(cfg.active_learning.known_gm.resolve())
-    row = levers.go_rerun(levers.Gupta(), "gupta", cfg, 13, known_gm, tmp_path)
+    gm = levers.relax(known_gm, levers.Gupta(), cfg.refine.fmax, 2000)
+    row = levers.go_rerun(levers.Gupta(), "gupta", cfg, 13, gm, tmp_path)
     assert row["rerun_isomers"] >= 1
     assert 0 <= row["rerun_below_gm"] <= row["rerun_isomers"]
     assert 0 <= row["rerun_nearest_rank"] < row["rerun_isomers"]
