@@ -21,8 +21,10 @@ many of them, relaxed with the model, lie below the model-relaxed known GM
 with each refitted model (the profile's starts, hops and seeds) and prints
 how many of its unique isomers lie below the model-relaxed known GM, and the model's rank and
 fingerprint distance of the isomer nearest that GM (what GO with this model would hand to the DFT
-refinement). `--baseline gupta` fits each GAP to DFT minus the Gupta Mg potential and scores
-GAP + Gupta (delta learning: the GAP learns only what the cheap potential misses).
+refinement); `--go-starts S` and `--go-hops H` give that search S starts of H hops instead (the
+first starts are the profile's: starts are drawn in sequence from the same seed).
+`--baseline gupta` fits each GAP to DFT minus the Gupta Mg potential and scores GAP + Gupta
+(delta learning: the GAP learns only what the cheap potential misses).
 Variants named plus-soapC add a second SOAP term of cutoff C A to the profile's (gap_fit sums
 the two; plus-soap6 sees most of a Mg13 from each atom).
 `--size-offsets K` fits one energy constant per training size jointly with the GAP (K refits:
@@ -36,7 +38,8 @@ between the held-out RMSE and the Mg13 RMSE over the grid: whether a selection b
 
 Run: PYTHONPATH=. python benchmarks/dft_mini_mg13_levers.py RUN [--train train|all|final]
      [--hold-out N ...] [--add-go-minima N ...] [--add-mg13-labels D] [--go-check N]
-     [--variants NAME ... | --sweep] [--relax N] [--go-rerun N] [--baseline gupta]
+     [--variants NAME ... | --sweep] [--relax N] [--go-rerun N [--go-starts S] [--go-hops H]]
+     [--baseline gupta]
      [--size-offsets K]
      [--seed 7] [--workers 2] [--csv FILE]
 """
@@ -228,6 +231,13 @@ def go_check(calc, isomers: list[Atoms], gm: RelaxResult, fmax: float) -> dict:
     }
 
 
+def with_go_search(cfg: Config, n_starts: int | None, hops: int | None) -> Config:
+    """The profile with the GO stage's starts and hops per start replaced where given."""
+    search = {"n_starts": n_starts, "max_steps": hops}
+    changes = {key: value for key, value in search.items() if value is not None}
+    return dataclasses.replace(cfg, go=dataclasses.replace(cfg.go, **changes))
+
+
 def go_rerun(
     calc, calc_id: str, cfg: Config, n_atoms: int, gm: RelaxResult, workdir: Path
 ) -> dict:
@@ -343,6 +353,12 @@ def main() -> None:
         "--go-rerun", type=int, metavar="N", help="GO minima hopping on N with each GAP"
     )
     parser.add_argument(
+        "--go-starts", type=int, metavar="S", help="--go-rerun with S starts (profile: go.n_starts)"
+    )
+    parser.add_argument(
+        "--go-hops", type=int, metavar="H", help="--go-rerun with H hops per start (go.max_steps)"
+    )
+    parser.add_argument(
         "--baseline", choices=("gupta",), help="fit DFT minus this potential, score GAP + it"
     )
     parser.add_argument(
@@ -359,6 +375,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.size_offsets < 0:
         parser.error(f"--size-offsets takes a number of refits >= 0, got {args.size_offsets}")
+    for option, value in (("--go-starts", args.go_starts), ("--go-hops", args.go_hops)):
+        if value is not None and (value < 1 or not args.go_rerun):
+            parser.error(f"{option} takes a number >= 1 and needs --go-rerun, got {value}")
     cfg = load_profile("dft-mini")
     settings = dataclasses.replace(
         cfg.fit.settings, e0=reference_atom_energy(cfg), rnd_seed=args.seed
@@ -400,7 +419,11 @@ def main() -> None:
         fmax=cfg.refine.fmax,
         known_gm=known_gm,
         go=go,
-        rerun=(cfg, args.go_rerun) if args.go_rerun else None,
+        rerun=(
+            (with_go_search(cfg, args.go_starts, args.go_hops), args.go_rerun)
+            if args.go_rerun
+            else None
+        ),
         baseline=args.baseline,
         offset_rounds=args.size_offsets,
     )

@@ -2,6 +2,7 @@
 
 import dataclasses
 import sys
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -121,3 +122,77 @@ def test_go_rerun_hops_with_any_calculator(tmp_path):
     assert 0 <= row["rerun_nearest_rank"] < row["rerun_isomers"]
     assert row["rerun_nearest_fp"] <= row["rerun_gm_fp"]
     assert (tmp_path / "Mg13" / "start0").is_dir()
+
+
+def test_score_rates_one_fitted_model_and_relaxes_the_known_gm_once(monkeypatch, tmp_path):
+    """score with the fit replaced by the Gupta potential: its Mg13 metrics are Gupta's against
+    the labels, and the known GM is relaxed once for both the GO check and the GO rerun."""
+    cfg = load_profile("dft-mini")
+    cfg = dataclasses.replace(cfg, go=dataclasses.replace(cfg.go, n_starts=1, max_steps=2))
+    labelled = levers.shipped_labels(cfg)
+    by_size = {n: [a for a in labelled if len(a) == n] for n in (4, 8, 9, 13)}
+    external, go = by_size[13][:4], by_size[13][4:7]
+    known_gm = read(cfg.active_learning.known_gm.resolve())
+    monkeypatch.setattr(levers, "run_gap_fit", lambda *_: SimpleNamespace(xml_path=tmp_path))
+    monkeypatch.setattr(levers, "model_calculator", lambda *_: levers.Gupta())
+    monkeypatch.setattr(levers, "model_hash", lambda _: "gupta")
+    relaxed_starts = []
+
+    def counting_relax(atoms, *args, **kwargs):
+        relaxed_starts.append(atoms.positions.copy())
+        return relax(atoms, *args, **kwargs)
+
+    relax = levers.relax
+    monkeypatch.setattr(levers, "relax", counting_relax)
+    settings = dataclasses.replace(cfg.fit.settings, e0=levers.reference_atom_energy(cfg))
+    row = levers.score(
+        ("gupta-as-gap", (None, None, {})),
+        fit_set=by_size[4][:3] + by_size[8][:3],
+        held_out=by_size[9][:2],
+        external=external,
+        settings=settings,
+        workdir=tmp_path,
+        relax_lowest=2,
+        fmax=cfg.refine.fmax,
+        known_gm=known_gm,
+        go=go,
+        rerun=(cfg, 13),
+    )
+    error = np.array(  # model minus label, as evaluate_model signs it
+        [
+            (levers.predict_energies(levers.Gupta(), [a])[0] - a.info[levers.REF_ENERGY_KEY])
+            / len(a)
+            * levers.EV_TO_KCAL_MOL
+            for a in external
+        ]
+    )
+    assert row["mg13_rmse"] == pytest.approx(np.sqrt(np.mean(error**2)), rel=1e-9)
+    assert row["mg13_mse"] == pytest.approx(error.mean(), rel=1e-9)
+    assert set(row["size_offsets_kcal_mol_atom"]) == set()  # no constants without offset rounds
+    assert row["relaxed_minima"] == 2 and 0 <= row["relax_left_basin"] <= 2
+    assert row["go_isomers"] == 3 and 0 <= row["go_below_gm"] <= 3
+    assert row["rerun_isomers"] >= 1 and 0 <= row["rerun_below_gm"] <= row["rerun_isomers"]
+    gm_relaxations = [p for p in relaxed_starts if np.allclose(p, known_gm.positions)]
+    assert len(gm_relaxations) == 1
+
+
+def test_a_larger_go_search_begins_with_the_profiles_starts(tmp_path):
+    cfg = load_profile("dft-mini")
+    assert levers.with_go_search(cfg, None, None) == cfg
+    larger = levers.with_go_search(cfg, cfg.go.n_starts + 2, 60)
+    assert (larger.go.n_starts, larger.go.max_steps) == (cfg.go.n_starts + 2, 60)
+    assert dataclasses.replace(larger, go=cfg.go) == cfg
+
+    def starts(profile):
+        seed_of = partial(levers.stage_seed, profile, "go")
+        tasks = levers.make_tasks(
+            [13], profile.go.n_starts, "gupta", profile.go.mh, seed_of, tmp_path, 1
+        )
+        return [(t.start.positions, t.seed) for t in tasks]
+
+    profile_starts, larger_starts = starts(cfg), starts(larger)
+    assert len(larger_starts) == len(profile_starts) + 2
+    for (positions, seed), (same_positions, same_seed) in zip(
+        profile_starts, larger_starts[: len(profile_starts)], strict=True
+    ):
+        assert seed == same_seed and np.array_equal(positions, same_positions)
