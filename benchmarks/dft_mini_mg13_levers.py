@@ -339,7 +339,14 @@ def main() -> None:
     parser.add_argument("--train", choices=("train", "all", "final"), default="train")
     parser.add_argument("--hold-out", type=int, nargs="+", default=[], metavar="N")
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--variants", nargs="+", choices={**VARIANTS, **SWEEP})
+    choice.add_argument(
+        "--variants",
+        nargs="+",
+        choices={**VARIANTS, **SWEEP},
+        metavar="NAME",
+        help=f"fit these (default: all named): {', '.join(VARIANTS)}, or a grid point of --sweep "
+        "(cutoffC-zetaZ-sigmaFS or cutoffC-zetaZ-energies)",
+    )
     choice.add_argument(
         "--sweep", action="store_true", help="fit the SOAP cutoff x zeta x forces grid"
     )
