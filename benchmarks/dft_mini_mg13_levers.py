@@ -80,8 +80,9 @@ from paper_artifact.data import REF_ENERGY_KEY, REF_FORCES_KEY
 from paper_artifact.evaluation import basin_retention, evaluate_model
 from paper_artifact.executor import run_pinned
 from paper_artifact.mh.fingerprint import fingerprint, fingerprint_distance
-from paper_artifact.mh.tasks import make_tasks, merge_by_size, run_mh_task_with, run_tasks
-from paper_artifact.stages.common import reference_atom_energy, stage_seed
+from paper_artifact.mh.tasks import merge_by_size, run_mh_task_with, run_tasks
+from paper_artifact.stages.common import reference_atom_energy
+from paper_artifact.stages.go import go_tasks
 from paper_artifact.units import EV_TO_KCAL_MOL
 
 SMALL = SoapParams(cutoff=4.0, n_max=6, l_max=4, zeta=4.0, n_sparse=50)
@@ -243,17 +244,13 @@ def go_rerun(
 ) -> dict:
     """The GO stage's minima hopping on one size with this model: where the model-relaxed known
     GM `gm` ends up."""
-    go = cfg.go
-    tasks = make_tasks(
-        [n_atoms], go.n_starts, calc_id, go.mh, lambda n, i: stage_seed(cfg, "go", n, i), workdir,
-        go.max_steps,
-    )  # fmt: skip
+    tasks = go_tasks(cfg, [n_atoms], calc_id, workdir)
     # run_tasks turns the in-run Hessian check off, as for the GO stage's runs
     results = run_tasks(
         tasks, lambda _, items, labels: [run_mh_task_with(t, calc, calc_id) for t in items],
         lambda _: None,
     )  # fmt: skip
-    unique = merge_by_size(tasks, results, go.mh)[n_atoms]
+    unique = merge_by_size(tasks, results, cfg.go.mh)[n_atoms]
     gm_fp = fingerprint(gm.atoms)
     distances = [fingerprint_distance(gm_fp, fingerprint(a)) for a in unique]
     nearest = int(np.argmin(distances))

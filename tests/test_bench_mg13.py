@@ -2,7 +2,6 @@
 
 import dataclasses
 import sys
-from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -137,12 +136,12 @@ def test_score_rates_one_fitted_model_and_relaxes_the_known_gm_once(monkeypatch,
     monkeypatch.setattr(levers, "model_calculator", lambda *_: levers.Gupta())
     monkeypatch.setattr(levers, "model_hash", lambda _: "gupta")
     relaxed_starts = []
+    original_relax = levers.relax
 
     def counting_relax(atoms, *args, **kwargs):
         relaxed_starts.append(atoms.positions.copy())
-        return relax(atoms, *args, **kwargs)
+        return original_relax(atoms, *args, **kwargs)
 
-    relax = levers.relax
     monkeypatch.setattr(levers, "relax", counting_relax)
     settings = dataclasses.replace(cfg.fit.settings, e0=levers.reference_atom_energy(cfg))
     row = levers.score(
@@ -184,11 +183,7 @@ def test_a_larger_go_search_begins_with_the_profiles_starts(tmp_path):
     assert dataclasses.replace(larger, go=cfg.go) == cfg
 
     def starts(profile):
-        seed_of = partial(levers.stage_seed, profile, "go")
-        tasks = levers.make_tasks(
-            [13], profile.go.n_starts, "gupta", profile.go.mh, seed_of, tmp_path, 1
-        )
-        return [(t.start.positions, t.seed) for t in tasks]
+        return [(t.start.positions, t.seed) for t in levers.go_tasks(profile, [13], "", tmp_path)]
 
     profile_starts, larger_starts = starts(cfg), starts(larger)
     assert len(larger_starts) == len(profile_starts) + 2

@@ -3,28 +3,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import pandas as pd
 from ase.io import write
 
 from .. import paths
-from ..mh.tasks import CertifyTask, make_tasks, merge_by_size, run_certify_task, run_tasks
+from ..config import Config
+from ..mh.tasks import (
+    CertifyTask,
+    MHTask,
+    make_tasks,
+    merge_by_size,
+    run_certify_task,
+    run_tasks,
+)
 from ..runner import StageContext
 from .common import stage_seed
+
+
+def go_tasks(cfg: Config, sizes: Sequence[int], calc_spec: str, workdir: Path) -> list[MHTask]:
+    """The GO stage's minima-hopping runs of `sizes`: its starts, seeds and limits."""
+    go = cfg.go
+    return make_tasks(
+        sizes,
+        go.n_starts,
+        calc_spec,
+        go.mh,
+        lambda n, i: stage_seed(cfg, "go", n, i),
+        workdir,
+        go.max_steps,
+        go.max_wall_seconds,
+    )
 
 
 def run(ctx: StageContext) -> None:
     go = ctx.cfg.go
     model = ctx.input("active_learning", f"{paths.MODEL_DIR}/{paths.MODEL_XML}")
-    tasks = make_tasks(
-        go.sizes,
-        go.n_starts,
-        f"gap:{model}",
-        go.mh,
-        lambda n, i: stage_seed(ctx.cfg, "go", n, i),
-        ctx.work,
-        go.max_steps,
-        go.max_wall_seconds,
-    )
+    tasks = go_tasks(ctx.cfg, go.sizes, f"gap:{model}", ctx.work)
     results = run_tasks(tasks, ctx.map, ctx.log)
     isomers = merge_by_size(tasks, results, go.mh)
     checks = [
