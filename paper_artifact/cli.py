@@ -23,7 +23,7 @@ Profiles (configs/<name>.yaml):
   default   the main job, < 60 min on 2 cores: Gupta-labelled pipeline plus a real PySCF DFT step
             (E(Mg1), Gaussian Mg13 minima, DFT refinement of the lowest isomers of one size)
   dft-mini  real DFT labels on small clusters, Mg13 Gaussian minima as external test; its labels
-            are shipped, so a rerun takes about an hour on 2 cores (computing them: ~6 h)
+            are shipped, so a rerun takes under an hour on 2 cores (computing them: ~6 h)
   paper     the paper's sizes and settings (a cluster; see README)
 
 Outputs go to results/<profile>/ (one folder per stage, manifest.json, check and claims reports).
