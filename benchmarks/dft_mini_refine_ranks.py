@@ -13,8 +13,13 @@ in the run's cache, so `labels export` can ship them.
 their GAP rank: a diagnostic that uses the answer (GO cannot pick these), to tell a search that
 never reaches the GM's basin from a ranking that puts it too high.
 
+--orientations K relaxes each chosen isomer also from K random rigid rotations (about its centre
+of mass, seeded by --seed): the DFT grid is not rotation invariant, so this shows whether the
+reference basin a long relaxation ends in is decided by that numerical noise.
+
 Run: PYTHONPATH=. python benchmarks/dft_mini_refine_ranks.py RUN (--ranks 0 1 2 ... |
-     --nearest-known K) [--size 13] [--profile dft-mini] [--workers 2]
+     --nearest-known K) [--orientations K] [--seed S] [--size 13] [--profile dft-mini]
+     [--workers 2]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.io import read
+from scipy.spatial.transform import Rotation
 
 from paper_artifact import paths
 from paper_artifact.analysis.go_table import SAME_MINIMUM_FP_DISTANCE
@@ -47,6 +53,18 @@ def ranks_nearest(distances: list[float], k: int) -> list[int]:
     return [int(r) for r in np.argsort(distances, kind="stable")[:k]]
 
 
+def rotated_copies(atoms: Atoms, count: int, seed: int) -> list[Atoms]:
+    """`count` copies of atoms under random rigid rotations about the centre of mass."""
+    rotations = Rotation.random(count, random_state=np.random.default_rng(seed)) if count else []
+    centre = atoms.get_center_of_mass()
+    copies = []
+    for rotation in rotations:
+        copy = atoms.copy()
+        copy.positions = rotation.apply(atoms.positions - centre) + centre
+        copies.append(copy)
+    return copies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -58,6 +76,11 @@ def main() -> None:
         "--nearest-known", type=int, metavar="K",
         help="the K isomers nearest the known GM by fingerprint (a diagnostic, see above)",
     )  # fmt: skip
+    parser.add_argument(
+        "--orientations", type=int, default=0, metavar="K",
+        help="also relax each isomer from K random rotations (0: the GO orientation only)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random rotations")
     parser.add_argument("--size", type=int, default=13)
     parser.add_argument("--profile", default="dft-mini")
     parser.add_argument("--workers", type=int, default=2)
@@ -86,22 +109,32 @@ def main() -> None:
     known_fp = fingerprint(known)
     start_distances = distances_to(known_fp, unique)
     ranks = args.ranks or ranks_nearest(start_distances, args.nearest_known)
+    starts = [
+        (rank, orientation, atoms)
+        for rank in ranks
+        for orientation, atoms in enumerate(
+            [unique[rank]] + rotated_copies(unique[rank], args.orientations, args.seed + rank)
+        )
+    ]
     tasks = [
-        RelaxTask(unique[r], factory, cfg.refine.fmax, cfg.refine.max_steps,
-                  f"Mg{args.size} GAP isomer {r}", reference_rules(cfg))
-        for r in ranks
+        RelaxTask(atoms, factory, cfg.refine.fmax, cfg.refine.max_steps,
+                  f"Mg{args.size} GAP isomer {rank} orientation {orientation}",
+                  reference_rules(cfg))
+        for rank, orientation, atoms in starts
     ]  # fmt: skip
     e_atom = reference_atom_energy(cfg)
-    print("| GAP rank | GAP energy (eV) | fingerprint distance to the GM: start, relaxed "
-          "| relaxed: above the GM (eV) | E_bond (kcal/mol/atom) | steps "
+    print("| GAP rank | orientation (0: GO's) | GAP energy (eV) | fingerprint distance to the GM: "
+          "start, relaxed | relaxed: above the GM (eV) | E_bond (kcal/mol/atom) | steps "
           "| same minimum |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
-        for rank, result in zip(ranks, pool.map(relax_task, tasks), strict=True):
+        for (rank, orientation, _), result in zip(
+            starts, pool.map(relax_task, tasks), strict=True
+        ):
             distance = fingerprint_distance(known_fp, fingerprint(result["atoms"]))
             e_bond = binding_energy_per_atom_kcal(result["energy_ev"], args.size, e_atom)
             print(
-                f"| {rank} | {unique[rank].get_potential_energy():.4f} | "
+                f"| {rank} | {orientation} | {unique[rank].get_potential_energy():.4f} | "
                 f"{start_distances[rank]:.4f}, {distance:.4f} | "
                 f"{result['energy_ev'] - known_energy:+.4f} | {e_bond:.3f} | "
                 f"{result['n_steps']}{'' if result['converged'] else ' (not converged)'} | "

@@ -62,6 +62,19 @@ def test_ranks_nearest_orders_isomers_by_fingerprint_distance_to_the_known_gm():
     assert refine_ranks.ranks_nearest(distances, 2) == [1, 2]
 
 
+def test_rotated_copies_are_the_same_structure_in_other_orientations():
+    gm = read(load_profile("dft-mini").active_learning.known_gm.resolve())
+    copies = refine_ranks.rotated_copies(gm, 2, seed=1)
+    again = refine_ranks.rotated_copies(gm, 2, seed=1)
+    assert len(copies) == 2 and refine_ranks.rotated_copies(gm, 0, seed=1) == []
+    for copy, repeat in zip(copies, again, strict=True):
+        assert np.array_equal(copy.positions, repeat.positions)
+        assert np.abs(copy.positions - gm.positions).max() > 0.5
+        assert np.allclose(copy.get_all_distances(), gm.get_all_distances(), atol=1e-9)
+        assert np.allclose(copy.get_center_of_mass(), gm.get_center_of_mass(), atol=1e-9)
+    assert np.abs(copies[0].positions - copies[1].positions).max() > 0.5
+
+
 def test_delta_labels_plus_gupta_give_back_the_dft_labels():
     labelled = levers.shipped_labels(load_profile("dft-mini"))[:3]
     for atoms in labelled:
