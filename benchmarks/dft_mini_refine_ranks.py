@@ -55,10 +55,9 @@ def ranks_nearest(distances: list[float], k: int) -> list[int]:
 
 def rotated_copies(atoms: Atoms, count: int, seed: int) -> list[Atoms]:
     """`count` copies of atoms under random rigid rotations about the centre of mass."""
-    rotations = Rotation.random(count, random_state=np.random.default_rng(seed)) if count else []
     centre = atoms.get_center_of_mass()
     copies = []
-    for rotation in rotations:
+    for rotation in Rotation.random(count, random_state=np.random.default_rng(seed)):
         copy = atoms.copy()
         copy.positions = rotation.apply(atoms.positions - centre) + centre
         copies.append(copy)
